@@ -1,0 +1,163 @@
+using System.Globalization;
+using EffNet.MLNet.Architecture;
+using EffNet.MLNet.Weights;
+using Google.Protobuf;
+using Onnx;
+using static EffNet.MLNet.Onnx.OnnxGraphBuilder;
+
+namespace EffNet.MLNet.Onnx;
+
+/// <summary>
+/// Emits an EfficientNet feature extractor as one ONNX graph: input <c>pixels</c>
+/// [N, 3, H, W] RGB in 0…255, normalisation inside, output <c>features</c> [N, D].
+/// Node names follow the architecture's Keras-style layer names.
+/// </summary>
+public static class EfficientNetOnnxExporter
+{
+    /// <summary>Name of the graph input.</summary>
+    public const string InputName = "pixels";
+
+    /// <summary>Name of the graph output.</summary>
+    public const string OutputName = "features";
+
+    /// <summary>ONNX operator set the graph uses.</summary>
+    public const int OpsetVersion = 17;
+
+    /// <summary>Build the graph.</summary>
+    public static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(weights);
+        options ??= new FeatureExtractorOptions();
+        var resolution = options.Resolution ?? architecture.Variant.Resolution;
+        var inputSize = options.InputSize ?? resolution;
+        if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(options), resolution, "The resolution must be at least 32 pixels.");
+        if (inputSize < resolution) throw new ArgumentOutOfRangeException(nameof(options), inputSize, $"The input size must be at least the resolution ({resolution}).");
+        if (options.Mean.Count != 3 || options.Std.Count != 3 || options.Std.Any(s => !(s > 0)))
+            throw new ArgumentException("Mean and Std need three channels each, with positive standard deviations.", nameof(options));
+
+        var g = new OnnxGraphBuilder($"efficientnet_{architecture.Variant.Name}_features");
+        g.Input(InputName, "batch", 3, inputSize, inputSize);
+
+        var x = Normalise(g, InputName, options);
+        if (inputSize > resolution)
+        {
+            long start = (inputSize - resolution) / 2;
+            x = g.Node("Slice", "center_crop", [x,
+                g.Int64Initializer("center_crop_starts", start, start),
+                g.Int64Initializer("center_crop_ends", start + resolution, start + resolution),
+                g.Int64Initializer("center_crop_axes", 2, 3)]);
+        }
+
+        var emitter = new LayerEmitter(g, weights);
+        x = emitter.ConvActivation(architecture.Stem, x);
+        foreach (var block in architecture.Blocks)
+            x = emitter.Block(block, x);
+        x = emitter.ConvActivation(architecture.Head, x);
+
+        var pool = options.Pooling == Pooling.Max ? "GlobalMaxPool" : "GlobalAveragePool";
+        x = g.Node(pool, "top_pool", [x]);
+        x = g.Node("Flatten", options.L2Normalize ? "top_flatten" : OutputName, [x], Int("axis", 1));
+        if (options.L2Normalize)
+        {
+            var norm = g.Node("ReduceL2", "l2_norm", [x], Ints("axes", 1), Int("keepdims", 1));
+            var safe = g.Node("Max", "l2_norm_floor", [norm, g.Initializer("l2_epsilon", [1e-12f])]);
+            x = g.Node("Div", OutputName, [x, safe]);
+        }
+        g.Output(OutputName, "batch", architecture.FeatureDimension);
+
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            ProducerName = "EffNet.MLNet",
+            ProducerVersion = typeof(EfficientNetOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
+            DocString = $"EfficientNet {architecture.Variant} feature extractor; weights: {weights.Source}",
+            Graph = g.Graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        AddMetadata(model, architecture, weights, options, resolution, inputSize);
+        return model;
+    }
+
+    /// <summary>Build the graph and return its serialized bytes.</summary>
+    public static byte[] ToBytes(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null) =>
+        Build(architecture, weights, options).ToByteArray();
+
+    /// <summary>Build the graph and write it to <paramref name="path"/> (through a temporary file, so a failure leaves nothing half-written).</summary>
+    public static void Save(EfficientNetArchitecture architecture, NetworkWeights weights, string path, FeatureExtractorOptions? options = null)
+    {
+        var bytes = ToBytes(architecture, weights, options);
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    // (x/255 − mean)/std as one multiply-add per channel.
+    private static string Normalise(OnnxGraphBuilder g, string input, FeatureExtractorOptions o)
+    {
+        var scale = new float[3];
+        var shift = new float[3];
+        for (var c = 0; c < 3; c++)
+        {
+            scale[c] = (float)(1.0 / (255.0 * o.Std[c]));
+            shift[c] = (float)(-o.Mean[c] / (double)o.Std[c]);
+        }
+        var scaled = g.Node("Mul", "normalize_scale", [input, g.Initializer("normalize_scale_value", scale, 1, 3, 1, 1)]);
+        return g.Node("Add", "normalize", [scaled, g.Initializer("normalize_shift_value", shift, 1, 3, 1, 1)]);
+    }
+
+    private static void AddMetadata(ModelProto model, EfficientNetArchitecture a, NetworkWeights w, FeatureExtractorOptions o, int resolution, int inputSize)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        void Put(string key, string value) => model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        Put("effnet.variant", a.Variant.Name);
+        Put("effnet.width", a.Variant.WidthMultiplier.ToString("R", inv));
+        Put("effnet.depth", a.Variant.DepthMultiplier.ToString("R", inv));
+        Put("effnet.resolution", resolution.ToString(inv));
+        Put("effnet.input_size", inputSize.ToString(inv));
+        Put("effnet.pooling", o.Pooling.ToString().ToLowerInvariant());
+        Put("effnet.l2_normalize", o.L2Normalize ? "true" : "false");
+        Put("effnet.weights", w.Source);
+        Put("effnet.input_range", "0-255 RGB, normalised inside the graph");
+    }
+
+    private sealed class LayerEmitter(OnnxGraphBuilder g, NetworkWeights weights)
+    {
+        public string Block(MBConvBlock block, string input)
+        {
+            var x = input;
+            if (block.Expand is not null) x = ConvActivation(block.Expand, x);
+            x = ConvActivation(block.Depthwise, x);
+
+            var squeezed = g.Node("GlobalAveragePool", block.Name + "_se_squeeze", [x]);
+            var reduced = Silu(Conv(block.SqueezeReduce, squeezed), block.SqueezeReduce.Name);
+            var gate = g.Node("Sigmoid", block.Name + "_se_gate", [Conv(block.SqueezeExpand, reduced)]);
+            x = g.Node("Mul", block.Name + "_se_excite", [x, gate]);
+
+            x = Conv(block.Project, x);
+            return block.HasResidual ? g.Node("Add", block.Name + "_add", [x, input]) : x;
+        }
+
+        public string ConvActivation(ConvLayer layer, string input) => Silu(Conv(layer, input), layer.Name);
+
+        private string Conv(ConvLayer layer, string input)
+        {
+            if (!weights.Convolutions.TryGetValue(layer.Name, out var w))
+                throw new ArgumentException($"The weights from {weights.Source} have no entry for layer '{layer.Name}'.", nameof(weights));
+            if (w.Kernel.Length != layer.WeightCount || w.Bias.Length != layer.OutChannels)
+                throw new ArgumentException($"The weights from {weights.Source} for layer '{layer.Name}' have the wrong size.", nameof(weights));
+            var kernel = g.Initializer(layer.Name + ".weight", w.Kernel, layer.WeightShape.Select(d => (long)d).ToArray());
+            var bias = g.Initializer(layer.Name + ".bias", w.Bias, layer.OutChannels);
+            var p = layer.Padding;
+            return g.Node("Conv", layer.Name, [input, kernel, bias],
+                Ints("kernel_shape", layer.Kernel, layer.Kernel),
+                Ints("strides", layer.Stride, layer.Stride),
+                Ints("pads", p, p, p, p),
+                Int("group", layer.Groups));
+        }
+
+        // SiLU as x·σ(x): ONNX Runtime fuses the pair, and every runtime understands it.
+        private string Silu(string input, string name) =>
+            g.Node("Mul", name + "_activation", [input, g.Node("Sigmoid", name + "_sigmoid", [input])]);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace EffNet.MLNet.Weights;
+
+/// <summary>
+/// Reads a <c>.safetensors</c> file: an 8-byte little-endian header length, a JSON header
+/// mapping names to dtype, shape and byte offsets, then the raw data. Every length and
+/// offset is checked against the file before anything is allocated.
+/// </summary>
+public static class SafetensorsReader
+{
+    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+
+    /// <summary>Read every tensor of the file at <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointFormatException">The file is malformed.</exception>
+    public static IReadOnlyDictionary<string, CheckpointTensor> Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        using var file = File.OpenRead(path);
+        var length = file.Length;
+        if (length < 8) throw new CheckpointFormatException(path, $"the file is {length} bytes long, too short for a safetensors header.");
+        Span<byte> prefix = stackalloc byte[8];
+        file.ReadExactly(prefix);
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > (ulong)(length - 8) || headerLength > MaxHeaderBytes)
+            throw new CheckpointFormatException(path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length field (truncated or not safetensors).");
+
+        var header = new byte[headerLength];
+        file.ReadExactly(header);
+        var dataStart = 8 + (long)headerLength;
+        var dataLength = length - dataStart;
+
+        var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(header); }
+        catch (JsonException ex) { throw new CheckpointFormatException(path, $"the header is not valid JSON ({ex.Message})", ex); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CheckpointFormatException(path, "the header is not a JSON object.");
+            foreach (var property in doc.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__") continue;
+                var (type, shape, begin, end) = Describe(path, property);
+                var count = CheckpointTensor.ElementCount(shape);
+                if (begin < 0 || end < begin || end > dataLength)
+                    throw new CheckpointFormatException(path, $"tensor '{property.Name}' has offsets [{begin}, {end}] outside the {dataLength} data bytes.");
+                if (end - begin != count * type.Size())
+                    throw new CheckpointFormatException(path, $"tensor '{property.Name}' spans {end - begin} bytes but its shape {CheckpointTensor.FormatShape(shape)} needs {count * type.Size()}.");
+                var bytes = new byte[end - begin];
+                file.Position = dataStart + begin;
+                file.ReadExactly(bytes);
+                tensors[property.Name] = new CheckpointTensor(property.Name, shape, type.ToFloats(bytes, count));
+            }
+        }
+        if (tensors.Count == 0) throw new CheckpointFormatException(path, "the file holds no tensors.");
+        return tensors;
+    }
+
+    private static (ElementType Type, int[] Shape, long Begin, long End) Describe(string path, JsonProperty property)
+    {
+        var v = property.Value;
+        if (v.ValueKind != JsonValueKind.Object
+            || !v.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String
+            || !v.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array
+            || !v.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+            throw new CheckpointFormatException(path, $"tensor '{property.Name}' lacks dtype, shape or data_offsets in the header.");
+        var type = dtype.GetString() switch
+        {
+            "F32" => ElementType.Float32,
+            "F64" => ElementType.Float64,
+            "F16" => ElementType.Float16,
+            "BF16" => ElementType.BFloat16,
+            "I64" => ElementType.Int64,
+            "I32" => ElementType.Int32,
+            "I16" => ElementType.Int16,
+            "I8" => ElementType.Int8,
+            "U8" => ElementType.UInt8,
+            "BOOL" => ElementType.Bool,
+            var other => throw new CheckpointFormatException(path, $"tensor '{property.Name}' has unsupported dtype '{other}'."),
+        };
+        var dims = new int[shape.GetArrayLength()];
+        var i = 0;
+        foreach (var d in shape.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out var n) || n < 0)
+                throw new CheckpointFormatException(path, $"tensor '{property.Name}' has an invalid shape.");
+            dims[i++] = n;
+        }
+        long[] range = [0, 0];
+        i = 0;
+        foreach (var o in offsets.EnumerateArray())
+        {
+            if (o.ValueKind != JsonValueKind.Number || !o.TryGetInt64(out range[i++]))
+                throw new CheckpointFormatException(path, $"tensor '{property.Name}' has invalid data_offsets.");
+        }
+        return (type, dims, range[0], range[1]);
+    }
+}
