@@ -24,7 +24,15 @@ public static class EfficientNetOnnxExporter
     public const int OpsetVersion = 17;
 
     /// <summary>Build the graph.</summary>
-    public static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null)
+    public static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null) =>
+        Build(architecture, weights, options, calibration: false);
+
+    /// <summary>
+    /// With <paramref name="calibration"/>, every convolution's raw output is also a graph output
+    /// and is followed by a per-channel scale and shift fed as inputs (<c>NAME.cal_scale</c>,
+    /// <c>NAME.cal_shift</c>, [1, C, 1, 1]) — batch-norm's place, for data-dependent initialisation.
+    /// </summary>
+    internal static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options, bool calibration)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(weights);
@@ -49,7 +57,7 @@ public static class EfficientNetOnnxExporter
                 g.Int64Initializer("center_crop_axes", 2, 3)]);
         }
 
-        var emitter = new LayerEmitter(g, weights);
+        var emitter = new LayerEmitter(g, weights, calibration);
         x = emitter.ConvActivation(architecture.Stem, x);
         foreach (var block in architecture.Blocks)
             x = emitter.Block(block, x);
@@ -121,7 +129,7 @@ public static class EfficientNetOnnxExporter
         Put("effnet.input_range", "0-255 RGB, normalised inside the graph");
     }
 
-    private sealed class LayerEmitter(OnnxGraphBuilder g, NetworkWeights weights)
+    private sealed class LayerEmitter(OnnxGraphBuilder g, NetworkWeights weights, bool calibration)
     {
         public string Block(MBConvBlock block, string input)
         {
@@ -149,11 +157,17 @@ public static class EfficientNetOnnxExporter
             var kernel = g.Initializer(layer.Name + ".weight", w.Kernel, layer.WeightShape.Select(d => (long)d).ToArray());
             var bias = g.Initializer(layer.Name + ".bias", w.Bias, layer.OutChannels);
             var p = layer.Padding;
-            return g.Node("Conv", layer.Name, [input, kernel, bias],
+            var conv = g.Node("Conv", layer.Name, [input, kernel, bias],
                 Ints("kernel_shape", layer.Kernel, layer.Kernel),
                 Ints("strides", layer.Stride, layer.Stride),
                 Ints("pads", p, p, p, p),
                 Int("group", layer.Groups));
+            if (!calibration) return conv;
+            g.Output(conv);
+            g.Input(layer.Name + ".cal_scale", 1, layer.OutChannels, 1, 1);
+            g.Input(layer.Name + ".cal_shift", 1, layer.OutChannels, 1, 1);
+            var scaled = g.Node("Mul", layer.Name + "_cal_scaled", [conv, layer.Name + ".cal_scale"]);
+            return g.Node("Add", layer.Name + "_cal_shifted", [scaled, layer.Name + ".cal_shift"]);
         }
 
         // SiLU as x·σ(x): ONNX Runtime fuses the pair, and every runtime understands it.

@@ -47,7 +47,10 @@ internal sealed class OnnxGraphBuilder
 
     public void Input(string name, params object[] dims) => _graph.Input.Add(FloatValue(name, dims));
 
-    public void Output(string name, params object[] dims) => _graph.Output.Add(FloatValue(name, dims));
+    /// <summary>Declare a float output; without dimensions its shape is left to inference.</summary>
+    public void Output(string name, params object[] dims) => _graph.Output.Add(dims.Length == 0
+        ? new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } }
+        : FloatValue(name, dims));
 
     public static AttributeProto Ints(string name, params long[] values)
     {

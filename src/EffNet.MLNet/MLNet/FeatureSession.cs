@@ -1,0 +1,102 @@
+using EffNet.MLNet.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EffNet.MLNet;
+
+/// <summary>
+/// One ONNX Runtime session over a feature-extractor graph (<c>pixels</c> → <c>features</c>).
+/// Running is thread-safe: ONNX Runtime allows concurrent runs on one session.
+/// </summary>
+public sealed class FeatureSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string _inputName;
+    private readonly string _outputName;
+
+    /// <summary>Open a session over serialized ONNX bytes.</summary>
+    /// <param name="model">The graph.</param>
+    /// <param name="intraOpThreads">Threads per operator; 0 lets ONNX Runtime choose (one per core).</param>
+    /// <param name="provider">CPU (default) or CUDA.</param>
+    /// <param name="cudaDeviceId">GPU ordinal for <see cref="ExecutionProvider.Cuda"/>.</param>
+    public FeatureSession(byte[] model, int intraOpThreads = 0, ExecutionProvider provider = ExecutionProvider.Cpu, int cudaDeviceId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var options = CreateOptions(intraOpThreads, provider, cudaDeviceId);
+        _session = new InferenceSession(model, options);
+        _inputName = _session.InputMetadata.ContainsKey(EfficientNetOnnxExporter.InputName)
+            ? EfficientNetOnnxExporter.InputName : _session.InputMetadata.Keys.First();
+        _outputName = _session.OutputMetadata.ContainsKey(EfficientNetOnnxExporter.OutputName)
+            ? EfficientNetOnnxExporter.OutputName : _session.OutputMetadata.Keys.First();
+        var dims = _session.InputMetadata[_inputName].Dimensions;
+        if (dims.Length != 4 || dims[1] != 3 || dims[2] <= 0 || dims[3] <= 0)
+            throw new ArgumentException($"The graph's input '{_inputName}' has shape [{string.Join(", ", dims)}]; expected [N, 3, H, W] with fixed H and W.", nameof(model));
+        InputHeight = dims[2];
+        InputWidth = dims[3];
+        FeatureDimension = _session.OutputMetadata[_outputName].Dimensions[^1];
+    }
+
+    /// <summary>Height of the input the graph accepts.</summary>
+    public int InputHeight { get; }
+
+    /// <summary>Width of the input the graph accepts.</summary>
+    public int InputWidth { get; }
+
+    /// <summary>Length of each output vector.</summary>
+    public int FeatureDimension { get; }
+
+    /// <summary>Floats in one image's input tensor.</summary>
+    public int ImageSize => 3 * InputHeight * InputWidth;
+
+    /// <summary>
+    /// Run <paramref name="batch"/> images laid out [N, 3, H, W] in <paramref name="pixels"/>;
+    /// writes [N, D] into <paramref name="features"/>.
+    /// </summary>
+    public void Run(ReadOnlyMemory<float> pixels, int batch, Memory<float> features)
+    {
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch));
+        if (pixels.Length < batch * ImageSize) throw new ArgumentException($"Expected {batch * ImageSize} input floats, got {pixels.Length}.", nameof(pixels));
+        if (features.Length < batch * FeatureDimension) throw new ArgumentException($"Expected room for {batch * FeatureDimension} output floats, got {features.Length}.", nameof(features));
+        var info = OrtMemoryInfo.DefaultInstance;
+        using var input = OrtValue.CreateTensorValueFromMemory(info, System.Runtime.InteropServices.MemoryMarshal.AsMemory(pixels[..(batch * ImageSize)]),
+            [batch, 3, InputHeight, InputWidth]);
+        using var output = OrtValue.CreateTensorValueFromMemory(info, features[..(batch * FeatureDimension)], [batch, FeatureDimension]);
+        using var runOptions = new RunOptions();
+        _session.Run(runOptions, [_inputName], [input], [_outputName], [output]);
+    }
+
+    /// <summary>Convenience overload that allocates the output.</summary>
+    public float[] Run(float[] pixels, int batch)
+    {
+        var features = new float[batch * FeatureDimension];
+        Run(pixels, batch, features);
+        return features;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+
+    internal static SessionOptions CreateOptions(int intraOpThreads, ExecutionProvider provider, int cudaDeviceId)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = Math.Max(0, intraOpThreads),
+        };
+        if (provider == ExecutionProvider.Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(cudaDeviceId);
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                options.Dispose();
+                throw new InvalidOperationException(
+                    "The CUDA execution provider is not available: reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime " +
+                    $"and make sure a CUDA driver and cuDNN are installed, or use ExecutionProvider.Cpu. ({ex.Message})", ex);
+            }
+        }
+        return options;
+    }
+}

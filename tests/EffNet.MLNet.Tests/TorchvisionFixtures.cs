@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+
+namespace EffNet.MLNet.Tests;
+
+/// <summary>
+/// Reference files made by tests/fixtures/make_torchvision_fixtures.py with Debian's
+/// python3-torchvision: too large to commit, so generated once per script version into the
+/// temp directory and reused by later runs.
+/// </summary>
+internal static class TorchvisionFixtures
+{
+    public const string Python = "/usr/bin/python3";
+    public static readonly string[] ParityVariants = ["b0", "b3", "b5"];
+
+    private static readonly Lazy<string> Generated = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string Script => Path.Combine(RepoPaths.Root, "tests", "fixtures", "make_torchvision_fixtures.py");
+
+    /// <summary>The directory holding <c>b0.pth</c>, <c>b0.reference.safetensors</c>, …</summary>
+    public static string Directory => Generated.Value;
+
+    public static string File(string name) => Path.Combine(Directory, name);
+
+    public static string RunScript(params string[] args)
+    {
+        if (!System.IO.File.Exists(Python))
+            throw new InvalidOperationException($"{Python} is missing: install Debian's python3-torchvision (apt-get install -y python3-torchvision), as .ci/run does.");
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Script);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"The fixture script failed ({p.ExitCode}); is python3-torchvision installed?\n{stderr.Result}");
+        return stdout.Result;
+    }
+
+    private static string Generate()
+    {
+        var hash = Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(Script)))[..16];
+        var dir = Path.Combine(Path.GetTempPath(), "effnet-fixtures", hash);
+        var done = Path.Combine(dir, "DONE");
+        if (System.IO.File.Exists(done) && System.IO.File.ReadAllText(done) == string.Join(" ", ParityVariants)) return dir;
+        var staging = dir + ".partial-" + Environment.ProcessId;
+        RunScript(["parity", staging, .. ParityVariants]);
+        if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);
+        System.IO.Directory.Move(staging, dir);
+        return dir;
+    }
+}
