@@ -1,1 +1,31 @@
-class P{static void Main(){}}
+using EffNet.MLNet.Cli;
+using EffNet.MLNet.Cli.Commands;
+using Spectre.Console.Cli;
+
+return EffNetApp.Run(args);
+
+namespace EffNet.MLNet.Cli
+{
+    /// <summary>The <c>effnet</c> command line.</summary>
+    internal static class EffNetApp
+    {
+        public static int Run(string[] args)
+        {
+            var app = new CommandApp();
+            app.Configure(c =>
+            {
+                c.SetApplicationName("effnet");
+                c.AddExample("describe", "b0", "b3", "phi=1.5");
+                c.AddExample("export", "--variant", "b0", "--weights", "efficientnet_b0.pth", "--out", "b0.onnx");
+                c.AddCommand<DescribeCommand>("describe")
+                    .WithDescription("Print resolution, multipliers, parameters, multiply-adds and feature size of EfficientNet variants.");
+                c.AddCommand<ExportCommand>("export")
+                    .WithDescription("Write an EfficientNet feature extractor as ONNX (input 'pixels' [[N,3,H,W]] RGB 0-255, output 'features' [[N,D]]).");
+                c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex));
+            });
+            if (args.Length == 0 || args is ["--help"] or ["-h"])
+                Spectre.Console.AnsiConsole.MarkupLine($"[grey]{Spectre.Console.Markup.Escape(ExitCodes.Help)}[/]");
+            return app.Run(args);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using EffNet.MLNet.Weights;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EffNet.MLNet.Cli;
+
+/// <summary>Turns exceptions into one clear line on stderr and the documented exit code.</summary>
+internal static class ErrorReporter
+{
+    public static int Report(Exception ex)
+    {
+        var (code, message) = ex switch
+        {
+            CommandParseException or CommandRuntimeException or ArgumentException => (ExitCodes.BadArguments, ex.Message),
+            FileNotFoundException f => (ExitCodes.MissingWeights, f.Message),
+            CheckpointFormatException c => (ExitCodes.BadData, c.Message),
+            _ => (ExitCodes.Unexpected, ex.ToString()),
+        };
+        var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        return code;
+    }
+}

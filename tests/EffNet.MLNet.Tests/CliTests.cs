@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EffNet.MLNet.Onnx;
+
+namespace EffNet.MLNet.Tests;
+
+/// <summary>The <c>effnet</c> executable, run as a separate process the way users run it.</summary>
+public class CliTests
+{
+    internal static (int Code, string Out, string Err) Effnet(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "effnet.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["COLUMNS"] = "200";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Describe_json_has_every_published_variant_with_torchvision_counts()
+    {
+        var (code, stdout, _) = Effnet("describe", "--json");
+        Assert.Equal(0, code);
+        var rows = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"], rows.Select(r => r.GetProperty("variant").GetString()));
+        Assert.Equal([5_288_548L, 7_794_184, 9_109_994, 12_233_232, 19_341_616, 30_389_784, 43_040_704, 66_347_960],
+            rows.Select(r => r.GetProperty("params").GetInt64()));
+        Assert.Equal(["variant", "resolution", "width", "depth", "params", "paramsNoHead", "macs", "featureDim"],
+            rows[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(1.2, rows[3].GetProperty("width").GetDouble());
+        Assert.Equal(1.4, rows[3].GetProperty("depth").GetDouble());
+        Assert.Equal(1536, rows[3].GetProperty("featureDim").GetInt32());
+    }
+
+    [Fact]
+    public void Describe_accepts_custom_phi_and_prints_a_table()
+    {
+        var (code, stdout, _) = Effnet("describe", "phi=1.5", "--json");
+        Assert.Equal(0, code);
+        var row = Assert.Single(JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList());
+        Assert.Equal(280, row.GetProperty("resolution").GetInt32()); // 224·1.15^1.5 = 276.2 → 280
+        var table = Effnet("describe", "b0");
+        Assert.Contains("5,288,548", table.Out);
+        Assert.Contains("0.386B", table.Out);
+    }
+
+    [Fact]
+    public void Describe_rejects_unknown_variants_with_exit_code_2()
+    {
+        var (code, _, stderr) = Effnet("describe", "b9");
+        Assert.Equal(2, code);
+        Assert.Contains("Unknown EfficientNet variant 'b9'", stderr);
+    }
+
+    [Fact]
+    public void Export_from_a_torchvision_checkpoint_matches_torchvision()
+    {
+        using var dir = new TempDir();
+        var output = dir.File("b0.onnx");
+        var (code, _, stderr) = Effnet("export", "--variant", "b0", "--weights", TorchvisionFixtures.File("b0.pth"), "--out", output);
+        Assert.True(code == 0, stderr);
+        var (pixels, expected) = OnnxParityTests.Reference("b0");
+        using var session = new FeatureSession(File.ReadAllBytes(output), 2);
+        OnnxParityTests.AssertClose(expected, session.Run(pixels, 2), 1e-4);
+    }
+
+    [Fact]
+    public void Export_random_init_honours_pooling_l2_and_resolution()
+    {
+        using var dir = new TempDir();
+        var output = dir.File("r.onnx");
+        var (code, _, stderr) = Effnet("export", "--variant", "b0", "--random-init", "--seed", "5", "--out", output,
+            "--pooling", "max", "--l2-normalize", "--resolution", "160");
+        Assert.True(code == 0, stderr);
+        using var session = new FeatureSession(File.ReadAllBytes(output), 2);
+        Assert.Equal(160, session.InputHeight);
+        Assert.Equal(1280, session.FeatureDimension);
+        var features = session.Run(SyntheticImages.Batch(1, 160, 1), 1);
+        Assert.Equal(1.0, Math.Sqrt(features.Sum(v => (double)v * v)), 4);
+    }
+
+    [Fact]
+    public void Export_never_overwrites_without_force()
+    {
+        using var dir = new TempDir();
+        var output = dir.File("keep.onnx");
+        File.WriteAllText(output, "user data");
+        var (code, _, stderr) = Effnet("export", "--variant", "b0", "--random-init", "--out", output);
+        Assert.Equal(2, code);
+        Assert.Contains("--force", stderr);
+        Assert.Equal("user data", File.ReadAllText(output));
+    }
+
+    [Fact]
+    public void Export_errors_name_the_problem_with_distinct_exit_codes()
+    {
+        using var dir = new TempDir();
+        var wrong = Effnet("export", "--variant", "b3", "--weights", TorchvisionFixtures.File("b0.pth"), "--out", dir.File("x.onnx"));
+        Assert.Equal(3, wrong.Code);
+        Assert.Contains("'features.0.0.weight' has shape [32, 3, 3, 3] but EfficientNet b3 expects [40, 3, 3, 3]", wrong.Err.ReplaceLineEndings(" ").Replace("  ", " "));
+        Assert.DoesNotContain("   at ", wrong.Err);
+
+        var missing = Effnet("export", "--variant", "b0", "--weights", dir.File("absent.pth"), "--out", dir.File("x.onnx"));
+        Assert.Equal(4, missing.Code);
+        Assert.Contains("absent.pth", missing.Err);
+
+        var both = Effnet("export", "--variant", "b0", "--out", dir.File("x.onnx"));
+        Assert.Equal(2, both.Code);
+        Assert.Contains("--weights FILE or --random-init", both.Err);
+        Assert.False(File.Exists(dir.File("x.onnx")));
+    }
+}
