@@ -83,6 +83,9 @@ public sealed class FeatureSession : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = Math.Max(0, intraOpThreads),
         };
+        // Idle intra-op threads otherwise spin for a while after each run, stealing cores from
+        // the image decoding (or another session) that runs between batches.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (provider == ExecutionProvider.Cuda)
         {
             try

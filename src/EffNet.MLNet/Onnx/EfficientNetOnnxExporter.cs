@@ -47,7 +47,7 @@ public static class EfficientNetOnnxExporter
         var g = new OnnxGraphBuilder($"efficientnet_{architecture.Variant.Name}_features");
         g.Input(InputName, "batch", 3, inputSize, inputSize);
 
-        var x = Normalise(g, InputName, options);
+        var x = InputName;
         if (inputSize > resolution)
         {
             long start = (inputSize - resolution) / 2;
@@ -56,8 +56,9 @@ public static class EfficientNetOnnxExporter
                 g.Int64Initializer("center_crop_ends", start + resolution, start + resolution),
                 g.Int64Initializer("center_crop_axes", 2, 3)]);
         }
+        x = Normalise(g, x, options);
 
-        var emitter = new LayerEmitter(g, weights, calibration);
+        var emitter = new LayerEmitter(g, FoldInputScale(architecture, weights, options), calibration);
         x = emitter.ConvActivation(architecture.Stem, x);
         foreach (var block in architecture.Blocks)
             x = emitter.Block(block, x);
@@ -100,18 +101,25 @@ public static class EfficientNetOnnxExporter
         File.Move(temp, path, overwrite: true);
     }
 
-    // (x/255 − mean)/std as one multiply-add per channel.
+    // (x/255 − mean)/std = (x − 255·mean) · 1/(255·std). The subtraction stays in the graph so the
+    // stem's zero padding still means "the mean colour"; the scale commutes with zero padding and
+    // is folded into the stem kernel, one full-image pass fewer than a separate Mul.
     private static string Normalise(OnnxGraphBuilder g, string input, FeatureExtractorOptions o)
     {
-        var scale = new float[3];
-        var shift = new float[3];
-        for (var c = 0; c < 3; c++)
-        {
-            scale[c] = (float)(1.0 / (255.0 * o.Std[c]));
-            shift[c] = (float)(-o.Mean[c] / (double)o.Std[c]);
-        }
-        var scaled = g.Node("Mul", "normalize_scale", [input, g.Initializer("normalize_scale_value", scale, 1, 3, 1, 1)]);
-        return g.Node("Add", "normalize", [scaled, g.Initializer("normalize_shift_value", shift, 1, 3, 1, 1)]);
+        var shift = o.Mean.Select(m => (float)(-255.0 * m)).ToArray();
+        return g.Node("Add", "normalize", [input, g.Initializer("normalize_shift_value", shift, 1, 3, 1, 1)]);
+    }
+
+    private static NetworkWeights FoldInputScale(EfficientNetArchitecture a, NetworkWeights weights, FeatureExtractorOptions o)
+    {
+        if (!weights.Convolutions.TryGetValue(a.Stem.Name, out var stem) || stem.Kernel.Length != a.Stem.WeightCount)
+            throw new ArgumentException($"The weights from {weights.Source} have no valid entry for layer '{a.Stem.Name}'.", nameof(weights));
+        var perInput = a.Stem.Kernel * a.Stem.Kernel;
+        var kernel = new float[stem.Kernel.Length];
+        for (var i = 0; i < kernel.Length; i++)
+            kernel[i] = (float)(stem.Kernel[i] / (255.0 * o.Std[i / perInput % 3]));
+        var convolutions = new Dictionary<string, ConvWeights>(weights.Convolutions) { [a.Stem.Name] = stem with { Kernel = kernel } };
+        return weights with { Convolutions = convolutions };
     }
 
     private static void AddMetadata(ModelProto model, EfficientNetArchitecture a, NetworkWeights w, FeatureExtractorOptions o, int resolution, int inputSize)

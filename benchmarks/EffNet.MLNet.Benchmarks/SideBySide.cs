@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace EffNet.MLNet.Benchmarks;
+
+/// <summary>
+/// Times several contenders in interleaved rounds (the order rotates every round), so drift in
+/// machine load hits all of them alike. Reports each one's median throughput and, for ratios,
+/// the median of the per-round ratios to the last contender (paired, so a slow moment of the
+/// machine cancels out).
+/// </summary>
+internal static class SideBySide
+{
+    public sealed record Result(IReadOnlyList<double> MedianRates, IReadOnlyList<double> MedianRatiosToLast);
+
+    public static Result Measure(int rounds, int itemsPerCall, int callsPerRound, params Action[] contenders)
+    {
+        var samples = contenders.Select(_ => new double[rounds]).ToArray();
+        for (var round = 0; round < rounds; round++)
+            for (var k = 0; k < contenders.Length; k++)
+            {
+                var i = (k + round) % contenders.Length;
+                var watch = Stopwatch.StartNew();
+                for (var c = 0; c < callsPerRound; c++) contenders[i]();
+                samples[i][round] = itemsPerCall * callsPerRound / watch.Elapsed.TotalSeconds;
+            }
+        var last = samples[^1];
+        return new Result(
+            samples.Select(s => Median(s)).ToList(),
+            samples.Select(s => Median(s.Zip(last, (x, y) => x / y))).ToList());
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
