@@ -1,0 +1,37 @@
+namespace EffNet.MLNet.Catalog;
+
+public sealed partial class PretrainedCatalog
+{
+    /// <summary>The catalog configured from <c>EFFNET_HOME</c> and <c>EFFNET_MIRROR</c>.</summary>
+    public static PretrainedCatalog Default => new(CacheDirectoryFromEnvironment(), Environment.GetEnvironmentVariable("EFFNET_MIRROR"));
+
+    /// <summary>Create a catalog over a cache directory, downloading from <paramref name="mirror"/> (a base address) when given.</summary>
+    public PretrainedCatalog(string cacheDirectory, string? mirror = null)
+    {
+        CacheDirectory = cacheDirectory;
+        Mirror = string.IsNullOrWhiteSpace(mirror) ? null : mirror.EndsWith('/') ? mirror : mirror + "/";
+    }
+
+    /// <summary>Where checkpoints are kept.</summary>
+    public string CacheDirectory { get; }
+
+    /// <summary>Base address replacing torchvision's, or null.</summary>
+    public string? Mirror { get; }
+
+    /// <summary><c>EFFNET_HOME</c>, else <c>~/.cache/effnet</c>.</summary>
+    public static string CacheDirectoryFromEnvironment() =>
+        Environment.GetEnvironmentVariable("EFFNET_HOME") is { Length: > 0 } home
+            ? home
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "effnet");
+
+    /// <summary>The address a variant's weights are fetched from.</summary>
+    public Uri AddressOf(PretrainedWeights entry) => Mirror is null ? entry.Url : new Uri(new Uri(Mirror), entry.FileName);
+
+    /// <summary>Path of the verified checkpoint in the cache, downloading it first if needed.</summary>
+    public string EnsureWeights(string variant, IProgress<DownloadProgress>? progress = null)
+    {
+        var entry = Find(variant) ?? throw new ArgumentException(
+            $"No pretrained weights are published for EfficientNet '{variant}'; pass a checkpoint (WeightsPath / --weights) or use random initialisation.");
+        return new WeightsDownloader(this).Ensure(entry, progress);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using EffNet.MLNet.Architecture;
+using EffNet.MLNet.Onnx;
+using EffNet.MLNet.Weights;
+using Google.Protobuf;
+using Onnx;
+
+namespace EffNet.MLNet;
+
+/// <summary>
+/// A resolved backbone: the feature-extractor graph plus how images must be prepared for it
+/// (resize the shorter side to <see cref="ResizeSize"/> and centre-crop that square; the graph
+/// crops the centre <see cref="Resolution"/> itself). <see cref="Identity"/> names everything
+/// that changes the features, for caches and model metadata.
+/// </summary>
+public sealed class EfficientNetBackbone
+{
+    private EfficientNetBackbone(ModelProto graph, string variant, int resizeSize, int resolution, int featureDimension, string weightsSha256, string pooling, bool l2)
+    {
+        Graph = graph;
+        Variant = variant;
+        ResizeSize = resizeSize;
+        Resolution = resolution;
+        FeatureDimension = featureDimension;
+        WeightsSha256 = weightsSha256;
+        Pooling = pooling;
+        L2Normalize = l2;
+    }
+
+    /// <summary>The graph: input <c>pixels</c> [N, 3, ResizeSize, ResizeSize] RGB 0…255, output <c>features</c> [N, D].</summary>
+    public ModelProto Graph { get; }
+
+    /// <summary>Variant name.</summary>
+    public string Variant { get; }
+
+    /// <summary>Images are resized (shorter side) and centre-cropped to this square before the graph.</summary>
+    public int ResizeSize { get; }
+
+    /// <summary>Side of the centre crop inside the graph.</summary>
+    public int Resolution { get; }
+
+    /// <summary>Feature vector length.</summary>
+    public int FeatureDimension { get; }
+
+    /// <summary>SHA-256 of the weights (checkpoint file, ONNX file, or the random seed's name).</summary>
+    public string WeightsSha256 { get; }
+
+    /// <summary>"avg" or "max".</summary>
+    public string Pooling { get; }
+
+    /// <summary>Whether features are unit-length.</summary>
+    public bool L2Normalize { get; }
+
+    /// <summary>Everything that determines the features, as one string.</summary>
+    public string Identity => string.Create(CultureInfo.InvariantCulture,
+        $"efficientnet-{Variant};weights={WeightsSha256};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
+
+    /// <summary>The graph serialized.</summary>
+    public byte[] ToBytes() => Graph.ToByteArray();
+
+    /// <summary>Resolve options into a backbone; reads checkpoints and, for pretrained weights, the catalog.</summary>
+    public static EfficientNetBackbone Resolve(EfficientNetFeaturizerOptions options, Func<EfficientNetVariant, string>? pretrainedWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BatchSize is < 1 or > 4096) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must lie in [1, 4096].");
+        var variant = EfficientNetVariant.Parse(options.Variant);
+        var architecture = EfficientNetArchitecture.For(variant);
+        NetworkWeights weights;
+        string sha;
+        var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
+        if (options.WeightsPath is { } path)
+        {
+            weights = CheckpointLoader.Load(architecture, path);
+            sha = Sha256(path);
+        }
+        else if (options.RandomInit)
+        {
+            weights = RandomWeights.Create(architecture, options.Seed);
+            sha = "random-seed-" + options.Seed.ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            var resolver = pretrainedWeights ?? (v => Catalog.PretrainedCatalog.Default.EnsureWeights(v.Name));
+            var file = resolver(variant);
+            weights = CheckpointLoader.Load(architecture, file);
+            sha = Sha256(file);
+        }
+
+        var resolution = options.Resolution ?? eval.CropSize;
+        // Keep torchvision's resize/crop ratio when the user picks another resolution.
+        var resize = options.Resolution is null ? eval.ResizeSize : (int)Math.Round(resolution * (double)eval.ResizeSize / eval.CropSize);
+        var graph = EfficientNetOnnxExporter.Build(architecture, weights, new FeatureExtractorOptions
+        {
+            Pooling = options.Pooling,
+            L2Normalize = options.L2Normalize,
+            Resolution = resolution,
+            InputSize = resize,
+        });
+        return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
+            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize);
+    }
+
+    internal static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

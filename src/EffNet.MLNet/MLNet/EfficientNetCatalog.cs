@@ -1,0 +1,46 @@
+using Microsoft.ML;
+
+namespace EffNet.MLNet;
+
+/// <summary>EfficientNet featurization on <see cref="TransformsCatalog"/> (<c>mlContext.Transforms</c>).</summary>
+public static class EfficientNetCatalog
+{
+    /// <summary>
+    /// Turn each image into an EfficientNet embedding: a known-size float vector column that
+    /// ML.NET trainers take as features.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog, <c>mlContext.Transforms</c>.</param>
+    /// <param name="outputColumnName">Name of the new feature column, a <c>Vector&lt;Single&gt;</c> of the backbone's feature size.</param>
+    /// <param name="inputColumnName">
+    /// The image column: a file path (<c>string</c>, resolved against <see cref="EfficientNetFeaturizerOptions.ImageFolder"/>),
+    /// an <c>MLImage</c> from <c>LoadImages</c>, or encoded image bytes (<c>byte[]</c>, e.g. from <c>LoadRawImageBytes</c>).
+    /// </param>
+    /// <param name="options">Backbone and runtime options; default: pretrained B0.</param>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+    ///     .Append(mlContext.Transforms.ExtractEfficientNetFeatures("Features", "ImagePath",
+    ///         new EfficientNetFeaturizerOptions { Variant = "b0" }))
+    ///     .Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy())
+    ///     .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+    /// </code>
+    /// </example>
+    public static EfficientNetFeaturizerEstimator ExtractEfficientNetFeatures(
+        this TransformsCatalog catalog,
+        string outputColumnName = "Features",
+        string inputColumnName = "ImagePath",
+        EfficientNetFeaturizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new EfficientNetFeaturizerEstimator(outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions());
+    }
+
+    /// <summary>Featurize with an already resolved backbone (shared between pipelines, or built from a custom graph).</summary>
+    public static EfficientNetFeaturizerEstimator ExtractEfficientNetFeatures(
+        this TransformsCatalog catalog, EfficientNetBackbone backbone,
+        string outputColumnName = "Features", string inputColumnName = "ImagePath", EfficientNetFeaturizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new EfficientNetFeaturizerEstimator(outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions(), backbone);
+    }
+}

@@ -1,0 +1,52 @@
+using EffNet.MLNet.Onnx;
+
+namespace EffNet.MLNet;
+
+/// <summary>
+/// Options of <see cref="EfficientNetCatalog.ExtractEfficientNetFeatures(Microsoft.ML.TransformsCatalog, string, string, EfficientNetFeaturizerOptions?)"/>.
+/// The backbone is, in order of precedence: <see cref="OnnxModelPath"/> (your own exported
+/// EfficientNet), <see cref="WeightsPath"/> (a torchvision or timm checkpoint),
+/// <see cref="RandomInit"/> (seeded random weights, for tests), or the pretrained ImageNet
+/// weights of <see cref="Variant"/> from the catalog (downloaded once into <c>EFFNET_HOME</c>).
+/// </summary>
+public sealed record EfficientNetFeaturizerOptions
+{
+    /// <summary><c>b0</c>…<c>b7</c>, <c>phi=X</c> or <c>w=W,d=D,r=R</c>. Default: <c>b0</c>.</summary>
+    public string Variant { get; init; } = "b0";
+
+    /// <summary>A torchvision (<c>features.N…</c>) or timm checkpoint, <c>.pth</c> or <c>.safetensors</c>, for <see cref="Variant"/>.</summary>
+    public string? WeightsPath { get; init; }
+
+    /// <summary>A full EfficientNet classifier exported to ONNX elsewhere; its head is cut off and its pooled features used.</summary>
+    public string? OnnxModelPath { get; init; }
+
+    /// <summary>Use seeded random weights instead of a checkpoint.</summary>
+    public bool RandomInit { get; init; }
+
+    /// <summary>Seed for <see cref="RandomInit"/>.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Global pooling of the last feature map. Default: average.</summary>
+    public Pooling Pooling { get; init; } = Pooling.Average;
+
+    /// <summary>Scale every feature vector to unit length. Default: off.</summary>
+    public bool L2Normalize { get; init; }
+
+    /// <summary>Side of the centre crop the network sees. Default: the weights' evaluation crop (224 for B0).</summary>
+    public int? Resolution { get; init; }
+
+    /// <summary>Folder that relative image paths are resolved against. Default: paths as given.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>Images per ONNX Runtime run. Default: 16.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 = one per core. Default: 0.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>CPU (default) or CUDA.</summary>
+    public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Cpu;
+
+    /// <summary>GPU ordinal when <see cref="ExecutionProvider"/> is CUDA.</summary>
+    public int CudaDeviceId { get; init; }
+}

@@ -1,0 +1,62 @@
+using EffNet.MLNet.Onnx;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace EffNet.MLNet.Tests;
+
+public class FeaturizerTests
+{
+    private static readonly Lazy<EfficientNetBackbone> RandomB0 = new(() =>
+        EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions { RandomInit = true, Seed = 7 }));
+
+    [Fact]
+    public void Output_schema_is_a_known_size_float_vector()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(SampleData.Rows().Take(3));
+        var estimator = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value);
+        var transformer = estimator.Fit(data);
+        var type = Assert.IsType<VectorDataViewType>(transformer.GetOutputSchema(data.Schema)["Features"].Type);
+        Assert.Equal(1280, type.Size);
+        Assert.Equal(NumberDataViewType.Single, type.ItemType);
+        Assert.Equal(["ImagePath", "Label", "Features"], transformer.Transform(data).Schema.Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Batched_transform_equals_the_saved_stock_chain_row_by_row()
+    {
+        var ml = new MLContext(1);
+        var rows = SampleData.Rows().Where((_, i) => i % 9 == 0).ToList(); // 10 images, all sizes and kinds
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var transformer = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { BatchSize = 4 }).Fit(data);
+        var fast = ml.Data.CreateEnumerable<FeatureRow>(transformer.Transform(data), reuseRowObject: false).ToList();
+
+        using var dir = new TempDir();
+        ml.Model.Save(transformer, data.Schema, dir.File("featurizer.zip"));
+        var loaded = new MLContext(2).Model.Load(dir.File("featurizer.zip"), out var schema);
+        Assert.IsNotType<EfficientNetFeaturizerTransformer>(loaded);
+        var saved = ml.Data.CreateEnumerable<FeatureRow>(loaded.Transform(data), reuseRowObject: false).ToList();
+
+        Assert.Equal(rows.Count, fast.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(rows[i].ImagePath, fast[i].ImagePath);
+            Assert.True(Cosine(fast[i].Features, saved[i].Features) >= 0.9999, $"row {i}: cosine {Cosine(fast[i].Features, saved[i].Features)}");
+        }
+        // Different images give different features.
+        Assert.True(Cosine(fast[0].Features, fast[5].Features) < 0.999);
+    }
+
+    internal static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < a.Length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+        return dot / Math.Sqrt(na * nb);
+    }
+
+    public sealed class FeatureRow
+    {
+        public string ImagePath { get; set; } = "";
+        [VectorType(1280)] public float[] Features { get; set; } = [];
+    }
+}
