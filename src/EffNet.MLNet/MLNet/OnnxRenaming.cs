@@ -26,4 +26,34 @@ internal static class OnnxRenaming
         graph.Output[0].Name = outputName;
         return copy;
     }
+
+    /// <summary>
+    /// One image per run, with a flat [D] output: ApplyOnnxModel then yields a plain
+    /// <c>Vector&lt;Single, D&gt;</c> column, which is what trainers are fitted on.
+    /// </summary>
+    public static ModelProto SingleImage(ModelProto model, int inputSize, int featureDimension)
+    {
+        var copy = model.Clone();
+        var graph = copy.Graph;
+        var input = graph.Input.Single(i => graph.Initializer.All(t => t.Name != i.Name));
+        input.Type.TensorType.Shape.Dim[0].ClearDimParam();
+        input.Type.TensorType.Shape.Dim[0].DimValue = 1;
+        var output = graph.Output.Single();
+        var batched = output.Name + "_batched";
+        foreach (var node in graph.Node)
+            for (var i = 0; i < node.Output.Count; i++)
+                if (node.Output[i] == output.Name) node.Output[i] = batched;
+        var shape = new TensorProto { Name = output.Name + "_flat_shape", DataType = (int)TensorProto.Types.DataType.Int64 };
+        shape.Dims.Add(1);
+        shape.Int64Data.Add(featureDimension);
+        graph.Initializer.Add(shape);
+        var reshape = new NodeProto { OpType = "Reshape", Name = output.Name + "_flat" };
+        reshape.Input.Add(batched);
+        reshape.Input.Add(shape.Name);
+        reshape.Output.Add(output.Name);
+        graph.Node.Add(reshape);
+        output.Type.TensorType.Shape.Dim.Clear();
+        output.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = featureDimension });
+        return copy;
+    }
 }

@@ -26,7 +26,7 @@ internal sealed class StockFeaturizerChain
             .Append(ml.Transforms.ResizeImages(ResizedColumn, size, size, ImageColumn, ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center))
             .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn));
 
-        var graph = OnnxRenaming.WithIO(backbone.Graph, PixelsColumn, outputColumn);
+        var graph = OnnxRenaming.SingleImage(OnnxRenaming.WithIO(backbone.Graph, PixelsColumn, outputColumn), size, backbone.FeatureDimension);
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(graph);
         Full = Preprocess
             .Append(ml.Transforms.ApplyOnnxModel(outputColumn, PixelsColumn, new MemoryStream(bytes),

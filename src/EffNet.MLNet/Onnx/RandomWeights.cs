@@ -7,84 +7,84 @@ namespace EffNet.MLNet.Onnx;
 
 /// <summary>
 /// Seeded random weights for an architecture, for tests and for running without a checkpoint.
-/// Without batch-norm statistics a deep random network's activations vanish or explode, so the
-/// kernels are drawn He-normal and then calibrated layer by layer on a seeded synthetic batch
-/// (LSUV, Mishkin &amp; Matas 2016): each convolution gets the per-channel scale and shift that
-/// batch-norm would have given it. The features stay finite and informative at any depth.
 /// </summary>
+/// <remarks>
+/// A deep random network whose every layer is normalised to unit scale (He init, or LSUV) is
+/// chaotic: its response to fine texture grows layer after layer, and on real images the
+/// features drown colour and shape (measured on the sample data: nearest-centroid accuracy near
+/// chance). Kernels are therefore drawn LeCun-normal (std 1/√fan-in), which keeps the network in
+/// its ordered, nearly linear regime where pooled features still reflect colour, shape and
+/// texture; only the head convolution is then calibrated, per channel as batch-norm would, on a
+/// seeded synthetic batch so the features come out at unit scale.
+/// </remarks>
 public static class RandomWeights
 {
     private const int CalibrationImages = 8;
-    private const int CalibrationResolution = 64;
+    private const int CalibrationResolution = 128;
 
     /// <summary>The same seed always gives the same weights.</summary>
     public static NetworkWeights Create(EfficientNetArchitecture architecture, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         var random = new Random(seed);
-        var layers = architecture.ConvLayers.ToList();
         var convs = new Dictionary<string, ConvWeights>(StringComparer.Ordinal);
-        foreach (var layer in layers)
+        foreach (var layer in architecture.ConvLayers)
         {
-            var std = Math.Sqrt(2.0 / (layer.WeightCount / layer.OutChannels));
+            var std = 1.0 / Math.Sqrt(layer.WeightCount / layer.OutChannels);
             var kernel = new float[layer.WeightCount];
             for (var i = 0; i < kernel.Length; i++) kernel[i] = (float)(std * Gaussian(random));
             convs[layer.Name] = new ConvWeights(kernel, new float[layer.OutChannels]);
         }
         var raw = new NetworkWeights(convs, null, $"random(seed={seed})");
-        return Calibrate(architecture, raw, layers, seed);
+        return CalibrateHead(architecture, raw, seed);
     }
 
-    private static NetworkWeights Calibrate(EfficientNetArchitecture architecture, NetworkWeights raw, List<ConvLayer> layers, int seed)
+    private static NetworkWeights CalibrateHead(EfficientNetArchitecture architecture, NetworkWeights raw, int seed)
     {
+        var layers = architecture.ConvLayers.ToList();
         var graph = EfficientNetOnnxExporter.Build(architecture, raw,
             new FeatureExtractorOptions { Resolution = CalibrationResolution }, calibration: true);
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
         using var session = new InferenceSession(graph.ToByteArray(), options);
 
-        var pixels = SyntheticImages.Batch(CalibrationImages, CalibrationResolution, seed);
-        var scales = layers.ToDictionary(l => l.Name, l => Enumerable.Repeat(1f, l.OutChannels).ToArray());
-        var shifts = layers.ToDictionary(l => l.Name, l => new float[l.OutChannels]);
-        var inputNames = new List<string> { EfficientNetOnnxExporter.InputName };
-        inputNames.AddRange(layers.SelectMany(l => new[] { l.Name + ".cal_scale", l.Name + ".cal_shift" }));
-
-        // Layer by layer, in execution order: every earlier layer is already normalised.
-        foreach (var layer in layers)
+        var names = new List<string> { EfficientNetOnnxExporter.InputName };
+        var values = new List<OrtValue>
         {
-            using var input = OrtValue.CreateTensorValueFromMemory(pixels, [CalibrationImages, 3, CalibrationResolution, CalibrationResolution]);
-            var values = new List<OrtValue> { input };
-            foreach (var l in layers)
-            {
-                values.Add(OrtValue.CreateTensorValueFromMemory(scales[l.Name], [1, l.OutChannels, 1, 1]));
-                values.Add(OrtValue.CreateTensorValueFromMemory(shifts[l.Name], [1, l.OutChannels, 1, 1]));
-            }
-            try
-            {
-                using var runOptions = new RunOptions();
-                using var outputs = session.Run(runOptions, inputNames, values, [layer.Name]);
-                var (mean, std) = ChannelStatistics(outputs[0].GetTensorDataAsSpan<float>(), layer.OutChannels);
-                for (var c = 0; c < layer.OutChannels; c++)
-                {
-                    scales[layer.Name][c] = (float)(1.0 / std[c]);
-                    shifts[layer.Name][c] = (float)(-mean[c] / std[c]);
-                }
-            }
-            finally
-            {
-                foreach (var v in values.Skip(1)) v.Dispose();
-            }
+            OrtValue.CreateTensorValueFromMemory(SyntheticImages.Batch(CalibrationImages, CalibrationResolution, seed),
+                [CalibrationImages, 3, CalibrationResolution, CalibrationResolution]),
+        };
+        foreach (var l in layers)
+        {
+            names.Add(l.Name + ".cal_scale");
+            values.Add(OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1f, l.OutChannels).ToArray(), [1, l.OutChannels, 1, 1]));
+            names.Add(l.Name + ".cal_shift");
+            values.Add(OrtValue.CreateTensorValueFromMemory(new float[l.OutChannels], [1, l.OutChannels, 1, 1]));
         }
 
-        var folded = new Dictionary<string, ConvWeights>(StringComparer.Ordinal);
-        foreach (var layer in layers)
+        var head = architecture.Head;
+        double[] mean, std;
+        try
         {
-            var w = raw.Convolutions[layer.Name];
-            var perChannel = w.Kernel.Length / layer.OutChannels;
-            var kernel = new float[w.Kernel.Length];
-            for (var i = 0; i < kernel.Length; i++) kernel[i] = w.Kernel[i] * scales[layer.Name][i / perChannel];
-            folded[layer.Name] = new ConvWeights(kernel, (float[])shifts[layer.Name].Clone());
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, names, values, [head.Name]);
+            (mean, std) = ChannelStatistics(outputs[0].GetTensorDataAsSpan<float>(), head.OutChannels);
         }
-        return raw with { Convolutions = folded };
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+
+        var w = raw.Convolutions[head.Name];
+        var perChannel = w.Kernel.Length / head.OutChannels;
+        var kernel = new float[w.Kernel.Length];
+        var bias = new float[head.OutChannels];
+        for (var c = 0; c < head.OutChannels; c++)
+        {
+            bias[c] = (float)(-mean[c] / std[c]);
+            for (var i = c * perChannel; i < (c + 1) * perChannel; i++) kernel[i] = (float)(w.Kernel[i] / std[c]);
+        }
+        var convs = new Dictionary<string, ConvWeights>(raw.Convolutions) { [head.Name] = new ConvWeights(kernel, bias) };
+        return raw with { Convolutions = convs };
     }
 
     private static (double[] Mean, double[] Std) ChannelStatistics(ReadOnlySpan<float> nchw, int channels)
@@ -104,9 +104,16 @@ public static class RandomWeights
                 }
             var count = (double)CalibrationImages * spatial;
             mean[c] = sum / count;
-            var variance = Math.Max(0, squares / count - mean[c] * mean[c]);
-            // A channel that never varies (or blew up) keeps unit scale rather than dividing by ~0.
-            std[c] = double.IsFinite(variance) && variance > 1e-10 ? Math.Sqrt(variance) : 1.0;
+            var variance = squares / count - mean[c] * mean[c];
+            std[c] = double.IsFinite(variance) && variance > 0 ? Math.Sqrt(variance) : double.NaN;
+        }
+        // A channel that barely varies on the calibration batch keeps the layer's median scale,
+        // rather than being blown up by dividing by almost nothing.
+        var finite = std.Where(double.IsFinite).Order().ToList();
+        var floor = finite.Count > 0 ? Math.Max(1e-30, 0.1 * finite[finite.Count / 2]) : 1.0;
+        for (var c = 0; c < channels; c++)
+        {
+            std[c] = double.IsFinite(std[c]) ? Math.Max(std[c], floor) : 1.0;
             if (!double.IsFinite(mean[c])) mean[c] = 0;
         }
         return (mean, std);

@@ -1,8 +1,9 @@
 namespace EffNet.MLNet.Onnx;
 
 /// <summary>
-/// Seeded picture-like inputs (flat backgrounds, gradients, solid rectangles and discs) used to
-/// calibrate random weights; image statistics differ enough from white noise to matter.
+/// Seeded picture-like inputs used to calibrate random weights: smooth gradients, flat shapes
+/// with hard edges, and striped or checked patches at several scales. Calibration only
+/// transfers to real images whose statistics it has seen, and photos have all three.
 /// </summary>
 internal static class SyntheticImages
 {
@@ -21,20 +22,27 @@ internal static class SyntheticImages
                 for (var x = 0; x < size; x++)
                     for (var c = 0; c < 3; c++)
                         image[c * plane + y * size + x] = from[c] + (to[c] - from[c]) * (x + y) / (2f * size);
-            for (var shape = 0; shape < 3; shape++)
+            for (var shape = 0; shape < 4; shape++)
             {
-                var colour = Colour(random);
-                int cx = random.Next(size), cy = random.Next(size), r = 2 + random.Next(size / 3);
-                var disc = random.Next(2) == 0;
+                var a = Colour(random);
+                var b = Colour(random);
+                int cx = random.Next(size), cy = random.Next(size), r = 4 + random.Next(size / 3);
+                var kind = random.Next(4); // disc, square, stripes, checks
+                var period = 2 + random.Next(Math.Max(3, size / 8));
                 for (var y = Math.Max(0, cy - r); y < Math.Min(size, cy + r); y++)
                     for (var x = Math.Max(0, cx - r); x < Math.Min(size, cx + r); x++)
                     {
-                        if (disc && (x - cx) * (x - cx) + (y - cy) * (y - cy) > r * r) continue;
+                        if (kind == 0 && (x - cx) * (x - cx) + (y - cy) * (y - cy) > r * r) continue;
+                        var second = kind switch
+                        {
+                            2 => x / period % 2 == 1,
+                            3 => (x / period + y / period) % 2 == 1,
+                            _ => false,
+                        };
+                        var colour = second ? b : a;
                         for (var c = 0; c < 3; c++) image[c * plane + y * size + x] = colour[c];
                     }
             }
-            for (var i = 0; i < image.Length; i++)
-                image[i] = Math.Clamp(image[i] + (float)(random.NextDouble() * 16 - 8), 0, 255);
         }
         return pixels;
     }

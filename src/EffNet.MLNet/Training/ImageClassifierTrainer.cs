@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace EffNet.MLNet.Training;
+
+/// <summary>Options of <see cref="ImageClassifierTrainer.Train"/>.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>One trainer, or null to try every one (<c>auto</c>) and keep the best by validation macro-accuracy.</summary>
+    public TrainerKind? Trainer { get; init; }
+
+    /// <summary>Share of each label held out for validation. Default: 0.2.</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+
+    /// <summary>Seed of the split and the trainers.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Stop trying further trainers once this much time is spent (the first always runs).</summary>
+    public TimeSpan? TimeBudget { get; init; }
+}
+
+/// <summary>One trainer's outcome in an <c>auto</c> run.</summary>
+public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics? Validation, TimeSpan Duration, string? Skipped);
+
+/// <summary>What <see cref="ImageClassifierTrainer.Train"/> produced.</summary>
+/// <param name="Model">Featurizer (stock chain) → classifier → <c>PredictedLabel</c> as text. Input column <c>ImagePath</c>.</param>
+/// <param name="Trainer">The chosen trainer.</param>
+/// <param name="Labels">Class names, in the order of the <c>Score</c> vector.</param>
+/// <param name="Validation">Metrics of the chosen trainer on the held-out split (refitted on all data afterwards).</param>
+/// <param name="Leaderboard">Every trainer tried.</param>
+/// <param name="TrainCount">Rows trained on during selection.</param>
+/// <param name="ValidationCount">Rows held out.</param>
+public sealed record TrainingResult(
+    ITransformer Model, TrainerKind Trainer, IReadOnlyList<string> Labels, ClassificationMetrics Validation,
+    IReadOnlyList<LeaderboardEntry> Leaderboard, int TrainCount, int ValidationCount);
+
+/// <summary>
+/// Model Builder's image classification as a library call: featurize once, pick and fit a
+/// trainer on the cached features, and compose a portable model that starts from image paths.
+/// </summary>
+public static class ImageClassifierTrainer
+{
+    /// <summary>Run every image through the featurizer once.</summary>
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(featurizer);
+        var input = ml.Data.LoadFromEnumerable(images.Select(i => new PathRow { ImagePath = i.ImagePath }));
+        var output = featurizer.Transform(input);
+        var features = new List<float[]>(images.Count);
+        using (var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]))
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
+            VBuffer<float> buffer = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                features.Add(buffer.DenseValues().ToArray());
+            }
+        }
+        return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);
+    }
+
+    /// <summary>Select (or use) a trainer on a stratified split, then refit it on all rows.</summary>
+    public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(table);
+        var labels = table.Images.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (labels.Count < 2) throw new InvalidDataException($"Training needs at least two labels; the data has {labels.Count} ({string.Join(", ", labels)}).");
+        var (train, validation) = StratifiedSplit.Split(table.Images.Select(i => i.Label).ToList(), options.ValidationFraction, options.Seed);
+        if (validation.Length == 0) throw new InvalidDataException("The validation split is empty; raise the validation fraction or add images.");
+        var trainView = table.ToDataView(ml, train);
+        var validationView = table.ToDataView(ml, validation);
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Fit(table.ToDataView(ml));
+
+        var candidates = options.Trainer is { } only ? [only] : Trainers.All;
+        var board = new List<LeaderboardEntry>();
+        var clock = Stopwatch.StartNew();
+        foreach (var kind in candidates)
+        {
+            if (board.Count > 0 && options.TimeBudget is { } budget && clock.Elapsed > budget)
+            {
+                board.Add(new LeaderboardEntry(kind, null, TimeSpan.Zero, "time budget spent"));
+                continue;
+            }
+            var watch = Stopwatch.StartNew();
+            var predictor = Trainers.Create(ml, kind, options.Seed).Fit(keys.Transform(trainView));
+            var metrics = ml.MulticlassClassification.Evaluate(predictor.Transform(keys.Transform(validationView)));
+            board.Add(new LeaderboardEntry(kind, ClassificationMetrics.From(metrics, labels), watch.Elapsed, null));
+        }
+        var best = board.Where(e => e.Validation is not null)
+            .OrderByDescending(e => e.Validation!.MacroAccuracy).ThenBy(e => e.Validation!.LogLoss).First();
+
+        var all = keys.Transform(table.ToDataView(ml));
+        var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
+        var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
+        var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
+        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, train.Length, validation.Length);
+    }
+
+    /// <summary>The input schema of a trained model: one <c>ImagePath</c> text column.</summary>
+    public static DataViewSchema InputSchema(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()).Schema;
+
+    private sealed class PathRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+}
