@@ -13,7 +13,9 @@ internal static class ErrorReporter
         {
             CommandParseException or CommandRuntimeException or ArgumentException => (ExitCodes.BadArguments, ex.Message),
             FileNotFoundException f => (ExitCodes.MissingWeights, f.Message),
+            Catalog.WeightsUnavailableException w => (ExitCodes.MissingWeights, w.Message),
             CheckpointFormatException c => (ExitCodes.BadData, c.Message),
+            InvalidDataException d => (ExitCodes.BadData, d.Message),
             _ => (ExitCodes.Unexpected, ex.ToString()),
         };
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });

@@ -21,6 +21,12 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Print resolution, multipliers, parameters, multiply-adds and feature size of EfficientNet variants.");
                 c.AddCommand<ExportCommand>("export")
                     .WithDescription("Write an EfficientNet feature extractor as ONNX (input 'pixels' [[N,3,H,W]] RGB 0-255, output 'features' [[N,D]]).");
+                c.AddCommand<TrainCommand>("train")
+                    .WithDescription("Train an image classifier on a folder of labelled images (or a manifest); save model.zip and model.json.");
+                c.AddCommand<PredictCommand>("predict")
+                    .WithDescription("Predict labels of images with a trained model.zip.");
+                c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");
+                c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
                 c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex));
             });
             if (args.Length == 0 || args is ["--help"] or ["-h"])

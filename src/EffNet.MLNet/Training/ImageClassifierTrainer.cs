@@ -43,7 +43,7 @@ public sealed record TrainingResult(
 public static class ImageClassifierTrainer
 {
     /// <summary>Run every image through the featurizer once.</summary>
-    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images)
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(featurizer);
@@ -58,6 +58,7 @@ public static class ImageClassifierTrainer
             {
                 getter(ref buffer);
                 features.Add(buffer.DenseValues().ToArray());
+                progress?.Report(features.Count);
             }
         }
         return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);

@@ -1,0 +1,70 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EffNet.MLNet.Cli.Commands;
+
+/// <summary>Options shared by the commands that featurize images.</summary>
+internal class BackboneSettings : CommandSettings
+{
+    [CommandOption("--variant <VARIANT>")]
+    [Description("b0…b7, phi=X or w=W,d=D,r=R.")]
+    [DefaultValue("b0")]
+    public string Variant { get; init; } = "b0";
+
+    [CommandOption("--weights <FILE>")]
+    [Description("torchvision or timm checkpoint (.pth or .safetensors). Default: the pretrained ImageNet weights, downloaded once into EFFNET_HOME.")]
+    public string? Weights { get; init; }
+
+    [CommandOption("--random-init")]
+    [Description("Seeded random weights instead of pretrained ones (works offline; for trials and tests).")]
+    [DefaultValue(false)]
+    public bool RandomInit { get; init; }
+
+    [CommandOption("--init-seed <N>")]
+    [Description("Seed of --random-init.")]
+    [DefaultValue(0)]
+    public int InitSeed { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("Images per ONNX Runtime run.")]
+    [DefaultValue(16)]
+    public int BatchSize { get; init; } = 16;
+
+    public override ValidationResult Validate()
+    {
+        if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
+        if (BatchSize is < 1 or > 4096) return ValidationResult.Error($"--batch-size must lie in [1, 4096], not {BatchSize}.");
+        return ValidationResult.Success();
+    }
+
+    public EfficientNetFeaturizerOptions ToOptions() => new()
+    {
+        Variant = Variant,
+        WeightsPath = Weights is null ? null : Path.GetFullPath(Weights),
+        RandomInit = RandomInit,
+        Seed = InitSeed,
+        BatchSize = BatchSize,
+    };
+
+    /// <summary>Resolve the backbone, showing download progress for pretrained weights.</summary>
+    public EfficientNetBackbone ResolveBackbone(bool quiet)
+    {
+        var options = ToOptions();
+        if (options.WeightsPath is not null || options.RandomInit || quiet || Console.IsErrorRedirected)
+            return EfficientNetBackbone.Resolve(options);
+        EfficientNetBackbone? backbone = null;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                var progress = new Progress<Catalog.DownloadProgress>(p =>
+                {
+                    task ??= ctx.AddTask(Markup.Escape(p.FileName), maxValue: p.TotalBytes ?? 1);
+                    task.Value = p.Bytes;
+                });
+                backbone = EfficientNetBackbone.Resolve(options, v => Catalog.PretrainedCatalog.Default.EnsureWeights(v.Name, progress));
+            });
+        return backbone!;
+    }
+}

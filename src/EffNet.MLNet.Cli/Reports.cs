@@ -1,0 +1,60 @@
+using System.Globalization;
+using EffNet.MLNet.Cli.Commands;
+using EffNet.MLNet.Training;
+using Spectre.Console;
+
+namespace EffNet.MLNet.Cli;
+
+/// <summary>The tables the CLI prints.</summary>
+internal static class Reports
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static void Leaderboard(TrainingResult result)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("Trainers (validation)")
+            .AddColumns("trainer", "micro-acc", "macro-acc", "log-loss", "seconds", "");
+        foreach (var e in result.Leaderboard)
+        {
+            var v = e.Validation;
+            table.AddRow(e.Trainer.ToString().ToLowerInvariant(),
+                v is null ? "-" : v.MicroAccuracy.ToString("0.000", Inv), v is null ? "-" : v.MacroAccuracy.ToString("0.000", Inv),
+                v is null ? "-" : v.LogLoss.ToString("0.000", Inv), e.Duration.TotalSeconds.ToString("0.0", Inv),
+                e.Trainer == result.Trainer ? "[green]chosen[/]" : Markup.Escape(e.Skipped ?? ""));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    public static void Metrics(ClassificationMetrics m)
+    {
+        AnsiConsole.MarkupLine(string.Create(Inv,
+            $"Validation on {m.Rows} images: micro-accuracy [bold]{m.MicroAccuracy:0.000}[/], macro-accuracy [bold]{m.MacroAccuracy:0.000}[/], log-loss {m.LogLoss:0.000}"));
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("label", "support", "precision", "recall", "F1");
+        foreach (var c in m.PerClass)
+            table.AddRow(Markup.Escape(c.Label), c.Support.ToString(Inv), c.Precision.ToString("0.000", Inv), c.Recall.ToString("0.000", Inv), c.F1.ToString("0.000", Inv));
+        AnsiConsole.Write(table);
+        var confusion = new Table().Border(TableBorder.Rounded).Title("Confusion (rows: true, columns: predicted)").AddColumn("");
+        foreach (var l in m.Labels) confusion.AddColumn(Markup.Escape(l));
+        for (var t = 0; t < m.Labels.Count; t++)
+            confusion.AddRow([Markup.Escape(m.Labels[t]), .. m.ConfusionMatrix[t].Select(n => n.ToString(Inv))]);
+        AnsiConsole.Write(confusion);
+    }
+
+    public static void Predictions(IReadOnlyList<PredictCommand.ImagePrediction> predictions, IReadOnlyList<LabeledImage>? truth)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("image");
+        if (truth is not null) table.AddColumn("true label");
+        table.AddColumns("predicted", "scores");
+        for (var i = 0; i < predictions.Count; i++)
+        {
+            var p = predictions[i];
+            var scores = string.Join(", ", p.Scores.Select(s => string.Create(Inv, $"{s.Label} {s.Score:0.000}")));
+            var cells = new List<string> { Markup.Escape(Path.GetFileName(p.Image)) };
+            if (truth is not null) cells.Add(Markup.Escape(truth[i].Label));
+            cells.Add(Markup.Escape(p.Label));
+            cells.Add(Markup.Escape(scores));
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EffNet.MLNet.Training;
+
+/// <summary>What <c>model.json</c> records beside a trained <c>model.zip</c>.</summary>
+public sealed record ModelReport
+{
+    /// <summary>Format version of this file.</summary>
+    public int FormatVersion { get; init; } = 1;
+
+    /// <summary>Class names in the order of the model's <c>Score</c> vector.</summary>
+    public required IReadOnlyList<string> Labels { get; init; }
+
+    /// <summary>The backbone: variant, weights hash, preprocessing, pooling.</summary>
+    public required BackboneReport Backbone { get; init; }
+
+    /// <summary>The chosen trainer, e.g. <c>sdca</c>.</summary>
+    public required string Trainer { get; init; }
+
+    /// <summary>Settings the model was trained with; <c>effnet retrain</c> reuses them.</summary>
+    public required TrainingSettingsReport Settings { get; init; }
+
+    /// <summary>The dataset.</summary>
+    public required DataReport Data { get; init; }
+
+    /// <summary>Validation metrics of the chosen trainer.</summary>
+    public required ClassificationMetrics Metrics { get; init; }
+
+    /// <summary>Every trainer tried, with its validation metrics.</summary>
+    public required IReadOnlyList<LeaderboardReport> Leaderboard { get; init; }
+
+    /// <summary>Serializer options used for this file and for <c>--json</c> output.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Read a report.</summary>
+    public static ModelReport Load(string path) =>
+        JsonSerializer.Deserialize<ModelReport>(File.ReadAllText(path), Json)
+        ?? throw new InvalidDataException($"'{path}' is not a model report.");
+
+    /// <summary>Write the report as indented JSON.</summary>
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+}
+
+/// <summary>Backbone identity.</summary>
+public sealed record BackboneReport(string Variant, string WeightsSha256, int ResizeSize, int CropSize, string Pooling, bool L2Normalize, int FeatureDimension, string Identity)
+{
+    /// <summary>From a resolved backbone.</summary>
+    public static BackboneReport From(EfficientNetBackbone b) =>
+        new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity);
+}
+
+/// <summary>Training settings.</summary>
+public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed);
+
+/// <summary>Dataset summary.</summary>
+public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel);
+
+/// <summary>One trainer of the leaderboard.</summary>
+public sealed record LeaderboardReport(string Trainer, double? MicroAccuracy, double? MacroAccuracy, double? LogLoss, double Seconds, string? Skipped);
