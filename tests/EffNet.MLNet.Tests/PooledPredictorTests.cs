@@ -1,0 +1,42 @@
+using EffNet.MLNet.Training;
+
+namespace EffNet.MLNet.Tests;
+
+public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
+{
+    private readonly TrainingTests.SampleFeatures _f;
+
+    public PooledPredictorTests(TrainingTests.SampleFeatures f) => _f = f;
+
+    [Fact]
+    public void Paths_bytes_streams_batches_and_eight_threads_all_agree_with_a_serial_run()
+    {
+        using var dir = new TempDir();
+        var result = ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table, new TrainingOptions { Trainer = TrainerKind.Lbfgs });
+        var modelPath = dir.File("model.zip");
+        _f.Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(_f.Ml), modelPath);
+
+        using var predictor = new PooledPredictor(modelPath);
+        Assert.Equal(["checkers", "discs", "stripes"], predictor.Labels);
+        var images = _f.Table.Images.Where((_, i) => i % 6 == 0).Select(i => i.ImagePath).ToList();
+        var serial = images.Select(predictor.Predict).ToList();
+
+        var fromBytes = predictor.Predict(File.ReadAllBytes(images[0]));
+        using (var stream = File.OpenRead(images[1])) Assert.Equal(serial[1].Score, predictor.Predict(stream).Score);
+        Assert.Equal(serial[0].Score, fromBytes.Score);
+        Assert.Equal(serial.Select(p => p.Score), predictor.PredictBatch(images).Select(p => p.Score));
+
+        var parallel = new ImagePrediction[8][];
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t => parallel[t] = images.Select(predictor.Predict).ToArray());
+        Assert.All(parallel, run => Assert.Equal(serial.Select(p => (p.PredictedLabel, p.Score)), run.Select(p => (p.PredictedLabel, p.Score))));
+    }
+
+    [Fact]
+    public void Missing_and_corrupt_models_are_named_in_the_error()
+    {
+        using var dir = new TempDir();
+        Assert.Contains("absent.zip", Assert.Throws<FileNotFoundException>(() => new PooledPredictor(dir.File("absent.zip"))).Message);
+        File.WriteAllText(dir.File("broken.zip"), "not a zip");
+        Assert.Contains("broken.zip", Assert.Throws<InvalidDataException>(() => new PooledPredictor(dir.File("broken.zip"))).Message);
+    }
+}
