@@ -49,6 +49,9 @@ public sealed class EfficientNetBackbone
     /// <summary>"avg" or "max".</summary>
     public string Pooling { get; }
 
+    /// <summary>What was detected or assumed about a bring-your-own ONNX model; empty otherwise.</summary>
+    public IReadOnlyList<string> Findings { get; private init; } = [];
+
     /// <summary>Whether features are unit-length.</summary>
     public bool L2Normalize { get; }
 
@@ -65,10 +68,18 @@ public sealed class EfficientNetBackbone
         ArgumentNullException.ThrowIfNull(options);
         if (options.BatchSize is < 1 or > 4096) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must lie in [1, 4096].");
         var variant = EfficientNetVariant.Parse(options.Variant);
+        var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
+        if (options.OnnxModelPath is { } onnx)
+        {
+            // Keep the variant's resize/crop ratio around the model's own input size.
+            var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
+            var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
+            return new EfficientNetBackbone(adapted.Graph, "onnx:" + Path.GetFileName(onnx), size, adapted.ModelInputSize, adapted.FeatureDimension,
+                Sha256(onnx), "model", false) { Findings = adapted.Findings };
+        }
         var architecture = EfficientNetArchitecture.For(variant);
         NetworkWeights weights;
         string sha;
-        var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
         if (options.WeightsPath is { } path)
         {
             weights = CheckpointLoader.Load(architecture, path);
