@@ -70,11 +70,11 @@ public class CatalogTests
         var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
         Assert.Contains("refused and removed", ex.Message);
         Assert.Contains(entry.Sha256Prefix, ex.Message);
-        Assert.Empty(Directory.GetFiles(cache.Path).Where(f => !f.EndsWith(".lock")));
+        Assert.DoesNotContain(Directory.GetFiles(cache.Path), f => !f.EndsWith(".lock"));
     }
 
     [Fact]
-    public void Two_concurrent_downloads_fetch_once_and_both_get_the_verified_file()
+    public async Task Two_concurrent_downloads_fetch_once_and_both_get_the_verified_file()
     {
         using var cache = new TempDir();
         using var server = new LocalFileServer { Throttle = TimeSpan.FromMilliseconds(20) };
@@ -83,8 +83,8 @@ public class CatalogTests
         var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress);
 
         var tasks = Enumerable.Range(0, 2).Select(_ => Task.Run(() => new WeightsDownloader(catalog).Ensure(entry))).ToArray();
-        Task.WaitAll(tasks);
-        Assert.All(tasks, t => Assert.Equal(content, File.ReadAllBytes(t.Result)));
+        var paths = await Task.WhenAll(tasks);
+        Assert.All(paths, p => Assert.Equal(content, File.ReadAllBytes(p)));
         Assert.Single(server.Requests);
     }
 

@@ -47,11 +47,68 @@ public class FeaturizerTests
         Assert.True(Cosine(fast[0].Features, fast[5].Features) < 0.999);
     }
 
+    [Fact]
+    public void Paths_with_an_image_folder_MLImages_and_raw_bytes_give_the_same_features()
+    {
+        var ml = new MLContext(1);
+        var rows = SampleData.Rows().Where((_, i) => i % 15 == 0).ToList();
+        var options = new EfficientNetFeaturizerOptions { BatchSize = 3 };
+        float[][] Features(IDataView view, string input, EfficientNetFeaturizerOptions o) =>
+            ml.Data.CreateEnumerable<FeaturesOnly>(
+                ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", input, o).Fit(view).Transform(view), false)
+            .Select(r => r.Features).ToArray();
+
+        var paths = ml.Data.LoadFromEnumerable(rows);
+        var byPath = Features(paths, "ImagePath", options);
+
+        var relative = ml.Data.LoadFromEnumerable(rows.Select(r => new ImageRow { ImagePath = Path.GetRelativePath(SampleData.Folder, r.ImagePath), Label = r.Label }));
+        var byFolder = Features(relative, "ImagePath", options with { ImageFolder = SampleData.Folder });
+
+        var images = ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(paths).Transform(paths);
+        var byImage = Features(images, "Image", options);
+
+        // Encoded bytes (an upload, a database blob) become an MLImage in the input class.
+        var decoded = ml.Data.LoadFromEnumerable(rows.Select(r => new BytesRow { Image = MLImage.CreateFromStream(new MemoryStream(File.ReadAllBytes(r.ImagePath))) }));
+        var byBytes = Features(decoded, "Image", options);
+
+        var raw = ml.Transforms.LoadRawImageBytes("Bytes", "", "ImagePath").Fit(paths).Transform(paths);
+        Assert.Contains("MLImage", Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Bytes").Fit(raw)).Message);
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(byPath[i], byFolder[i]);
+            Assert.True(Cosine(byPath[i], byImage[i]) >= 0.9999);
+            Assert.True(Cosine(byPath[i], byBytes[i]) >= 0.9999);
+        }
+    }
+
+    [Fact]
+    public void A_column_of_the_wrong_type_is_refused_by_name()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new { Number = 1f } });
+        var ex = Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Number").Fit(data));
+        Assert.Contains("'Number'", ex.Message);
+        Assert.Contains("image path", ex.Message);
+        Assert.Contains("'ImagePath'", Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(data)).Message);
+    }
+
     internal static double Cosine(float[] a, float[] b)
     {
         double dot = 0, na = 0, nb = 0;
         for (var i = 0; i < a.Length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
         return dot / Math.Sqrt(na * nb);
+    }
+
+    public sealed class FeaturesOnly
+    {
+        [VectorType(1280)] public float[] Features { get; set; } = [];
+    }
+
+    public sealed class BytesRow
+    {
+        // ML.NET needs a declared size to type the column; images of any size flow through it.
+        [Microsoft.ML.Transforms.Image.ImageType(224, 224)] public MLImage? Image { get; set; }
     }
 
     public sealed class FeatureRow

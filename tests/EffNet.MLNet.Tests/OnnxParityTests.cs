@@ -91,7 +91,7 @@ public class OnnxParityTests
         Assert.Contains(model.Graph.Node, n => n.Name == "block2a_expand_conv" && n.OpType == "Conv");
         Assert.Contains(model.Graph.Node, n => n.Name == "block6d_se_excite");
         // Weights are initializers, never graph inputs.
-        Assert.Equal(1, model.Graph.Input.Count);
+        Assert.Single(model.Graph.Input);
         Assert.Equal(a.ConvLayers.Count() * 2 + 1, model.Graph.Initializer.Count); // kernel and bias per conv, one normalisation shift
     }
 

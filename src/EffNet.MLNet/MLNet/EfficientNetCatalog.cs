@@ -13,7 +13,7 @@ public static class EfficientNetCatalog
     /// <param name="outputColumnName">Name of the new feature column, a <c>Vector&lt;Single&gt;</c> of the backbone's feature size.</param>
     /// <param name="inputColumnName">
     /// The image column: a file path (<c>string</c>, resolved against <see cref="EfficientNetFeaturizerOptions.ImageFolder"/>),
-    /// an <c>MLImage</c> from <c>LoadImages</c>, or encoded image bytes (<c>byte[]</c>, e.g. from <c>LoadRawImageBytes</c>).
+    /// or an <c>MLImage</c> (from <c>LoadImages</c>, or from encoded bytes with <c>MLImage.CreateFromStream</c>).
     /// </param>
     /// <param name="options">Backbone and runtime options; default: pretrained B0.</param>
     /// <example>

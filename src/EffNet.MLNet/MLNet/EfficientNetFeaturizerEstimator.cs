@@ -57,10 +57,12 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         var column = schema.GetColumnOrNull(InputColumnName)
             ?? throw new ArgumentException($"The input has no column '{InputColumnName}' (it has: {string.Join(", ", schema.Select(c => c.Name))}).");
         var type = column.Type;
-        var ok = type is TextDataViewType or ImageDataViewType
-            || (type is VectorDataViewType v && v.ItemType == NumberDataViewType.Byte);
-        if (!ok)
-            throw new ArgumentException($"Column '{InputColumnName}' is {type}; expected an image path (string), an MLImage, or image bytes (byte vector).");
+        if (type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Byte)
+            throw new ArgumentException(
+                $"Column '{InputColumnName}' holds encoded image bytes, which ML.NET's saved image transforms cannot decode; " +
+                "make an MLImage column instead (MLImage.CreateFromStream in your input class, or LoadImages from paths).");
+        if (type is not (TextDataViewType or ImageDataViewType))
+            throw new ArgumentException($"Column '{InputColumnName}' is {type}; expected an image path (string) or an MLImage.");
         return type;
     }
 }
