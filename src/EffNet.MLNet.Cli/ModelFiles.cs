@@ -7,6 +7,9 @@ internal static class ModelFiles
     /// <summary>model.zip → model.json.</summary>
     public static string ReportPath(string modelPath) => Path.ChangeExtension(modelPath, ".json");
 
+    /// <summary>model.zip → model.confusion.png.</summary>
+    public static string ConfusionPath(string modelPath) => Path.ChangeExtension(modelPath, ".confusion.png");
+
     /// <summary>Save through a temporary file so a failure never leaves a half-written model where a good one was.</summary>
     public static void SaveModel(MLContext ml, ITransformer model, string path)
     {
@@ -14,6 +17,16 @@ internal static class ModelFiles
         var temp = path + ".tmp";
         ml.Model.Save(model, Training.ImageClassifierTrainer.InputSchema(ml), temp);
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>The model.json beside a model, with a clear error when it is missing.</summary>
+    public static Training.ModelReport LoadReport(string modelPath)
+    {
+        var path = ReportPath(modelPath);
+        if (!File.Exists(path))
+            throw new ArgumentException($"'{path}' is missing; it is written beside the model by effnet train and holds the labels and training settings.");
+        try { return Training.ModelReport.Load(path); }
+        catch (System.Text.Json.JsonException ex) { throw new InvalidDataException($"'{path}' is not valid JSON: {ex.Message}", ex); }
     }
 
     /// <summary>Load a model with a clear error for missing or corrupt files.</summary>

@@ -23,6 +23,10 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Write an EfficientNet feature extractor as ONNX (input 'pixels' [[N,3,H,W]] RGB 0-255, output 'features' [[N,D]]).");
                 c.AddCommand<TrainCommand>("train")
                     .WithDescription("Train an image classifier on a folder of labelled images (or a manifest); save model.zip and model.json.");
+                c.AddCommand<EvaluateCommand>("evaluate")
+                    .WithDescription("Metrics of a trained model.zip on labelled images.");
+                c.AddCommand<RetrainCommand>("retrain")
+                    .WithDescription("Train again with a model's recorded settings on more images; only new images are featurized.");
                 c.AddCommand<PredictCommand>("predict")
                     .WithDescription("Predict labels of images with a trained model.zip.");
                 c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");

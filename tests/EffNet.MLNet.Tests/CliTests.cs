@@ -7,9 +7,13 @@ namespace EffNet.MLNet.Tests;
 /// <summary>The <c>effnet</c> executable, run as a separate process the way users run it.</summary>
 public class CliTests
 {
-    internal static (int Code, string Out, string Err) Effnet(params string[] args)
+    internal static (int Code, string Out, string Err) Effnet(params string[] args) => EffnetWithHome(null, args);
+
+    /// <summary>Run effnet with EFFNET_HOME (weights and feature cache) at <paramref name="home"/>.</summary>
+    internal static (int Code, string Out, string Err) EffnetWithHome(string? home, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (home is not null) psi.Environment["EFFNET_HOME"] = home;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "effnet.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "200";

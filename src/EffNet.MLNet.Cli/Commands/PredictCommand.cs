@@ -28,7 +28,7 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
         public int Top { get; init; } = 3;
 
         [CommandOption("--json")]
-        [Description("Print a JSON array of {image, label, scores:[{label, score}]}.")]
+        [Description("Print a JSON array of {image, label, scores: [[{label, score}]]}.")]
         [DefaultValue(false)]
         public bool Json { get; init; }
 

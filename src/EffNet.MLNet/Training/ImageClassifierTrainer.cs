@@ -30,11 +30,17 @@ public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics
 /// <param name="Labels">Class names, in the order of the <c>Score</c> vector.</param>
 /// <param name="Validation">Metrics of the chosen trainer on the held-out split (refitted on all data afterwards).</param>
 /// <param name="Leaderboard">Every trainer tried.</param>
+/// <param name="SavedModelOnValidation">The saved (refitted) model on the same validation images, which it has seen: what <c>effnet evaluate</c> reproduces.</param>
+/// <param name="ValidationImages">The held-out images.</param>
 /// <param name="TrainCount">Rows trained on during selection.</param>
-/// <param name="ValidationCount">Rows held out.</param>
 public sealed record TrainingResult(
     ITransformer Model, TrainerKind Trainer, IReadOnlyList<string> Labels, ClassificationMetrics Validation,
-    IReadOnlyList<LeaderboardEntry> Leaderboard, int TrainCount, int ValidationCount);
+    IReadOnlyList<LeaderboardEntry> Leaderboard, ClassificationMetrics SavedModelOnValidation,
+    IReadOnlyList<LabeledImage> ValidationImages, int TrainCount)
+{
+    /// <summary>Rows held out.</summary>
+    public int ValidationCount => ValidationImages.Count;
+}
 
 /// <summary>
 /// Model Builder's image classification as a library call: featurize once, pick and fit a
@@ -42,6 +48,37 @@ public sealed record TrainingResult(
 /// </summary>
 public static class ImageClassifierTrainer
 {
+    /// <summary>
+    /// Features for every image, taking those already in <paramref name="cache"/> and running only
+    /// the others through the featurizer (then adding them to the cache).
+    /// </summary>
+    /// <returns>The table, and how many images came from the cache.</returns>
+    public static (FeatureTable Table, int CacheHits) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
+        IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var hashes = images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
+        var vectors = new float[images.Count][];
+        var missing = new List<int>();
+        for (var i = 0; i < images.Count; i++)
+            if (cache.TryGet(hashes[i], out var v)) vectors[i] = v; else missing.Add(i);
+        var hits = images.Count - missing.Count;
+        progress?.Report(hits);
+        if (missing.Count > 0)
+        {
+            var fresh = Featurize(ml, featurizer, missing.Select(i => images[i]).ToList(),
+                progress is null ? null : new Offset(progress, hits));
+            for (var k = 0; k < missing.Count; k++) vectors[missing[k]] = fresh.Features[k];
+            cache.AddRange(missing.Select((i, k) => (hashes[i], fresh.Features[k])));
+        }
+        return (new FeatureTable(images, vectors, featurizer.Backbone.FeatureDimension), hits);
+    }
+
+    private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>
+    {
+        public void Report(int value) => inner.Report(offset + value);
+    }
+
     /// <summary>Run every image through the featurizer once.</summary>
     public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null)
     {
@@ -100,7 +137,9 @@ public static class ImageClassifierTrainer
         var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
         var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
         var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
-        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, train.Length, validation.Length);
+        var seen = ClassificationMetrics.From(ml.MulticlassClassification.Evaluate(final.Transform(keys.Transform(validationView))), labels);
+        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen,
+            validation.Select(i => table.Images[i]).ToList(), train.Length);
     }
 
     /// <summary>The input schema of a trained model: one <c>ImagePath</c> text column.</summary>

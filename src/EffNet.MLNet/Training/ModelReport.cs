@@ -24,8 +24,14 @@ public sealed record ModelReport
     /// <summary>The dataset.</summary>
     public required DataReport Data { get; init; }
 
-    /// <summary>Validation metrics of the chosen trainer.</summary>
+    /// <summary>Validation metrics of the chosen trainer, fitted without the validation images: the honest estimate.</summary>
     public required ClassificationMetrics Metrics { get; init; }
+
+    /// <summary>
+    /// The saved model (refitted on all images, validation ones included) on the validation
+    /// images: what <c>effnet evaluate</c> on those images reproduces.
+    /// </summary>
+    public required ClassificationMetrics SavedModelOnValidation { get; init; }
 
     /// <summary>Every trainer tried, with its validation metrics.</summary>
     public required IReadOnlyList<LeaderboardReport> Leaderboard { get; init; }
@@ -56,10 +62,11 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
 }
 
 /// <summary>Training settings.</summary>
-public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed);
+public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant);
 
 /// <summary>Dataset summary.</summary>
-public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel);
+public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel,
+    IReadOnlyList<string> ValidationImagePaths, int FeaturizedImages, int CachedImages);
 
 /// <summary>One trainer of the leaderboard.</summary>
 public sealed record LeaderboardReport(string Trainer, double? MicroAccuracy, double? MacroAccuracy, double? LogLoss, double Seconds, string? Skipped);

@@ -1,0 +1,47 @@
+using System.ComponentModel;
+using System.Text.Json;
+using EffNet.MLNet.Training;
+using Microsoft.ML;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EffNet.MLNet.Cli.Commands;
+
+internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
+{
+    internal sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <FILE>")]
+        [Description("A model .zip made by effnet train (its model.json beside it names the labels).")]
+        [DefaultValue("model.zip")]
+        public string Model { get; init; } = "model.zip";
+
+        [CommandOption("--data <DIR|MANIFEST>")]
+        [Description("Labelled images: a folder with one sub-folder per label, or a CSV/TSV manifest of path,label.")]
+        public string? Data { get; init; }
+
+        [CommandOption("--json")]
+        [Description("Print the metrics as JSON (the shape of model.json's metrics).")]
+        [DefaultValue(false)]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data DIR|MANIFEST is required.")
+            : !Directory.Exists(Data) && !File.Exists(Data) ? ValidationResult.Error($"--data '{Data}' is neither a folder nor a manifest file.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var ml = new MLContext(0);
+        var modelPath = Path.GetFullPath(s.Model);
+        var model = ModelFiles.Load(ml, modelPath);
+        var report = ModelFiles.LoadReport(modelPath);
+        var metrics = ModelEvaluator.Evaluate(ml, model, report.Labels, ImageDataset.Load(s.Data!));
+        if (s.Json)
+            Console.Out.WriteLine(JsonSerializer.Serialize(metrics, ModelReport.Json));
+        else
+            Reports.Metrics(metrics);
+        return ExitCodes.Success;
+    }
+}

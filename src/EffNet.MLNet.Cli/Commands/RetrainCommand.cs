@@ -1,0 +1,62 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EffNet.MLNet.Cli.Commands;
+
+internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
+{
+    internal sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <FILE>")]
+        [Description("The model to retrain; its model.json gives the backbone and training settings.")]
+        [DefaultValue("model.zip")]
+        public string Model { get; init; } = "model.zip";
+
+        [CommandOption("--data <DIR|MANIFEST>")]
+        [Description("All images to train on now (old and new); only images not in the feature cache are featurized.")]
+        public string? Data { get; init; }
+
+        [CommandOption("--out <FILE>")]
+        [Description("Where to save the new model. Default: MODEL.retrained.zip beside the old one, which is never overwritten unless --out names it.")]
+        public string? Out { get; init; }
+
+        [CommandOption("--force")]
+        [Description("Overwrite --out if it exists.")]
+        [DefaultValue(false)]
+        public bool Force { get; init; }
+
+        [CommandOption("--quiet")]
+        [Description("Print only the final metrics line.")]
+        [DefaultValue(false)]
+        public bool Quiet { get; init; }
+
+        [CommandOption("--json")]
+        [Description("Print the new model.json to stdout instead of tables.")]
+        [DefaultValue(false)]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data DIR|MANIFEST is required.")
+            : !Directory.Exists(Data) && !File.Exists(Data) ? ValidationResult.Error($"--data '{Data}' is neither a folder nor a manifest file.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var modelPath = Path.GetFullPath(s.Model);
+        if (!File.Exists(modelPath)) throw new ArgumentException($"The model '{modelPath}' does not exist.");
+        var old = ModelFiles.LoadReport(modelPath);
+        var output = Path.GetFullPath(s.Out ?? Path.ChangeExtension(modelPath, ".retrained.zip"));
+        var namedOld = s.Out is not null && output == modelPath;
+        foreach (var existing in new[] { output, ModelFiles.ReportPath(output) }.Where(File.Exists))
+            if (!s.Force && !namedOld) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
+
+        var st = old.Settings;
+        var backbone = new EfficientNetFeaturizerOptions { Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed };
+        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
+        return TrainingRun.Execute(
+            new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity),
+            resolver.ResolveBackbone);
+    }
+}

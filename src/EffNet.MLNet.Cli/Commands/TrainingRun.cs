@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text.Json;
+using EffNet.MLNet.Training;
+using Microsoft.ML;
+using Spectre.Console;
+
+namespace EffNet.MLNet.Cli.Commands;
+
+/// <summary>What train and retrain share: featurize (through the cache), select, refit, save, report.</summary>
+internal static class TrainingRun
+{
+    public sealed record Request(
+        string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
+        int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null);
+
+    public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone)
+    {
+        var reportPath = ModelFiles.ReportPath(r.Output);
+        var quiet = r.Quiet || r.Json;
+        var images = ImageDataset.Load(r.Data);
+        var backbone = resolveBackbone(quiet);
+        if (r.ExpectedIdentity is not null && backbone.Identity != r.ExpectedIdentity)
+            throw new InvalidDataException($"The backbone differs from the one the model was trained with ({r.ExpectedIdentity} then, {backbone.Identity} now); train a new model instead.");
+        var ml = new MLContext(r.Seed);
+        var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: r.Backbone)
+            .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
+        var cache = new FeatureCache(FeatureCache.DefaultRoot, backbone.Identity, backbone.FeatureDimension);
+
+        var (table, hits) = Featurize(ml, featurizer, images, cache, quiet);
+        var options = new TrainingOptions
+        {
+            Trainer = r.TrainerOption == "auto" ? null : Trainers.Parse(r.TrainerOption),
+            ValidationFraction = r.ValidationFraction,
+            Seed = r.Seed,
+            TimeBudget = r.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
+        };
+        var result = quiet
+            ? ImageClassifierTrainer.Train(ml, featurizer, table, options)
+            : AnsiConsole.Status().Start("Training…", _ => ImageClassifierTrainer.Train(ml, featurizer, table, options));
+
+        ModelFiles.SaveModel(ml, result.Model, r.Output);
+        var report = new ModelReport
+        {
+            Labels = result.Labels,
+            Backbone = BackboneReport.From(backbone),
+            Trainer = result.Trainer.ToString().ToLowerInvariant(),
+            Settings = new TrainingSettingsReport(r.TrainerOption, r.ValidationFraction, r.Seed, r.TimeBudget,
+                r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed, r.Backbone.Variant),
+            Data = new DataReport(Path.GetFullPath(r.Data), images.Count, result.TrainCount, result.ValidationCount,
+                images.GroupBy(i => i.Label).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
+                result.ValidationImages.Select(i => i.ImagePath).ToList(), images.Count - hits, hits),
+            Metrics = result.Validation,
+            SavedModelOnValidation = result.SavedModelOnValidation,
+            Leaderboard = result.Leaderboard.Select(e => new LeaderboardReport(e.Trainer.ToString().ToLowerInvariant(),
+                e.Validation?.MicroAccuracy, e.Validation?.MacroAccuracy, e.Validation?.LogLoss, e.Duration.TotalSeconds, e.Skipped)).ToList(),
+        };
+        report.Save(reportPath);
+        ConfusionPicture.Save(result.Validation, ModelFiles.ConfusionPath(r.Output));
+
+        var inv = CultureInfo.InvariantCulture;
+        var m = result.Validation;
+        if (r.Json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, ModelReport.Json));
+            return ExitCodes.Success;
+        }
+        if (r.Quiet)
+        {
+            Console.Out.WriteLine(string.Create(inv,
+                $"{report.Trainer}: micro-accuracy {m.MicroAccuracy:0.000}, macro-accuracy {m.MacroAccuracy:0.000}, log-loss {m.LogLoss:0.000} on {m.Rows} validation images; {images.Count - hits} images featurized, {hits} from the cache; saved {r.Output}"));
+            return ExitCodes.Success;
+        }
+        Reports.Leaderboard(result);
+        Reports.Metrics(m);
+        AnsiConsole.MarkupLine(string.Create(inv, $"{images.Count - hits} images featurized, {hits} taken from the feature cache."));
+        AnsiConsole.MarkupLine($"Saved [green]{Markup.Escape(r.Output)}[/], [green]{Markup.Escape(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
+
+        // A few predictions by the saved model itself, as a user would make them.
+        var loaded = ml.Model.Load(r.Output, out _);
+        var samples = images.GroupBy(i => i.Label).Select(g => g.Last()).Take(6).ToList();
+        Reports.Predictions(PredictCommand.Predict(ml, loaded, result.Labels, samples.Select(i => i.ImagePath).ToList(), 1), samples);
+        return ExitCodes.Success;
+    }
+
+    private static (FeatureTable, int) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, FeatureCache cache, bool quiet)
+    {
+        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
+        (FeatureTable, int) result = default;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask($"Featurizing {images.Count} images", maxValue: images.Count);
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, new SyncProgress(n => task.Value = n));
+                task.Description = string.Create(CultureInfo.InvariantCulture, $"Featurized {images.Count} images in {watch.Elapsed.TotalSeconds:0.0} s");
+            });
+        return result;
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}
