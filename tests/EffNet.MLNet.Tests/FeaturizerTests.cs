@@ -117,3 +117,17 @@ public class FeaturizerTests
         [VectorType(1280)] public float[] Features { get; set; } = [];
     }
 }
+
+public class ExecutionProviderTests
+{
+    [Fact]
+    public void Cuda_without_the_gpu_runtime_fails_saying_what_to_install()
+    {
+        // This machine's ONNX Runtime package is the CPU build; CUDA must be selectable, never required.
+        var a = Architecture.EfficientNetArchitecture.For(Architecture.EfficientNetVariant.B0);
+        var bytes = Onnx.EfficientNetOnnxExporter.ToBytes(a, Onnx.RandomWeights.Create(a, 1));
+        var ex = Assert.Throws<InvalidOperationException>(() => new FeatureSession(bytes, 0, ExecutionProvider.Cuda));
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", ex.Message);
+        Assert.Contains("ExecutionProvider.Cpu", ex.Message);
+    }
+}

@@ -17,7 +17,16 @@ internal static class TrainingRun
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
-        var images = ImageDataset.Load(r.Data);
+        var (images, bad) = Imaging.ImageCheck.Partition(ImageDataset.Load(r.Data), i => i.ImagePath);
+        var badReport = Path.Combine(Path.GetDirectoryName(r.Output)!, Path.GetFileNameWithoutExtension(r.Output) + ".bad-images.tsv");
+        if (bad.Count > 0)
+        {
+            Imaging.ImageCheck.WriteReport(badReport, bad);
+            var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            foreach (var b in bad.Take(10)) stderr.MarkupLine($"[yellow]skipped[/] {Markup.Escape(b.ImagePath)}: {Markup.Escape(b.Reason)}");
+            stderr.MarkupLine($"[yellow]{bad.Count} unreadable image(s) left out; all listed in {Markup.Escape(badReport)}[/]");
+        }
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read; see {badReport}.");
         var backbone = resolveBackbone(quiet);
         if (r.ExpectedIdentity is not null && backbone.Identity != r.ExpectedIdentity)
             throw new InvalidDataException($"The backbone differs from the one the model was trained with ({r.ExpectedIdentity} then, {backbone.Identity} now); train a new model instead.");
@@ -48,7 +57,7 @@ internal static class TrainingRun
                 r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed, r.Backbone.Variant),
             Data = new DataReport(Path.GetFullPath(r.Data), images.Count, result.TrainCount, result.ValidationCount,
                 images.GroupBy(i => i.Label).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-                result.ValidationImages.Select(i => i.ImagePath).ToList(), images.Count - hits, hits),
+                result.ValidationImages.Select(i => i.ImagePath).ToList(), images.Count - hits, hits, bad.Count),
             Metrics = result.Validation,
             SavedModelOnValidation = result.SavedModelOnValidation,
             Leaderboard = result.Leaderboard.Select(e => new LeaderboardReport(e.Trainer.ToString().ToLowerInvariant(),

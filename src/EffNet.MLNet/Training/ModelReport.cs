@@ -66,7 +66,7 @@ public sealed record TrainingSettingsReport(string TrainerOption, double Validat
 
 /// <summary>Dataset summary.</summary>
 public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel,
-    IReadOnlyList<string> ValidationImagePaths, int FeaturizedImages, int CachedImages);
+    IReadOnlyList<string> ValidationImagePaths, int FeaturizedImages, int CachedImages, int SkippedImages);
 
 /// <summary>One trainer of the leaderboard.</summary>
 public sealed record LeaderboardReport(string Trainer, double? MicroAccuracy, double? MacroAccuracy, double? LogLoss, double Seconds, string? Skipped);

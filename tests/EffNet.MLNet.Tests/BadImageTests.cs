@@ -1,0 +1,82 @@
+using EffNet.MLNet.Imaging;
+
+namespace EffNet.MLNet.Tests;
+
+public class BadImageTests
+{
+    [Fact]
+    public void Broken_files_are_told_apart_from_good_ones_with_the_reason()
+    {
+        using var dir = new TempDir();
+        var good = Path.Combine(SampleData.Folder, "discs", "discs-01.png");
+        File.WriteAllBytes(dir.File("empty.jpg"), []);
+        File.WriteAllText(dir.File("page.jpg"), "<html>404 not found</html>");
+        var jpeg = File.ReadAllBytes(Path.Combine(SampleData.Folder, "discs", "discs-02.jpg"));
+        File.WriteAllBytes(dir.File("header-only.jpg"), jpeg[..20]);
+        Directory.CreateDirectory(dir.File("folder.jpg"));
+        File.WriteAllBytes(dir.File("bomb.png"), PngDeclaring(100_000, 100_000));
+
+        Assert.Null(ImageCheck.Problem(good));
+        Assert.Contains("empty", ImageCheck.Problem(dir.File("empty.jpg")));
+        Assert.Contains("not an image", ImageCheck.Problem(dir.File("page.jpg")));
+        Assert.NotNull(ImageCheck.Problem(dir.File("header-only.jpg")));
+        Assert.Contains("directory", ImageCheck.Problem(dir.File("folder.jpg")));
+        Assert.Contains("does not exist", ImageCheck.Problem(dir.File("absent.jpg")));
+        Assert.Contains("decompression bomb", ImageCheck.Problem(dir.File("bomb.png")));
+    }
+
+    /// <summary>A valid PNG header (with correct CRCs) declaring a huge RGB image, and almost no data.</summary>
+    internal static byte[] PngDeclaring(int width, int height)
+    {
+        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            png.AddRange(body);
+            png.AddRange(BigEndian((int)Crc32(body)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]);
+        Chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        Chunk("IEND", []);
+        return [.. png];
+    }
+
+    private static byte[] BigEndian(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+
+    private static uint Crc32(byte[] data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    [Fact]
+    public void Training_skips_and_reports_unreadable_images()
+    {
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        foreach (var label in new[] { "discs", "stripes" })
+        {
+            Directory.CreateDirectory(Path.Combine(data, label));
+            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, label)).Order().Take(10))
+                File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
+        }
+        File.WriteAllText(Path.Combine(data, "discs", "not-an-image.jpg"), "text");
+        File.WriteAllBytes(Path.Combine(data, "stripes", "empty.png"), []);
+        var model = dir.File("model.zip");
+
+        var (code, stdout, stderr) = CliTests.EffnetWithHome(dir.File("home"), "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("not-an-image.jpg", stderr);
+        Assert.Contains("2 unreadable image(s) left out", stderr);
+        var report = File.ReadAllLines(dir.File("model.bad-images.tsv"));
+        Assert.Equal(3, report.Length);
+        Assert.Contains(report, l => l.Contains("empty.png") && l.Contains("empty"));
+        Assert.Contains("20 images featurized", stdout);
+    }
+}
