@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using EffNet.MLNet.Onnx;
 
@@ -12,16 +11,9 @@ public class CliTests
     /// <summary>Run effnet with EFFNET_HOME (weights and feature cache) at <paramref name="home"/>.</summary>
     internal static (int Code, string Out, string Err) EffnetWithHome(string? home, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (home is not null) psi.Environment["EFFNET_HOME"] = home;
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "effnet.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["COLUMNS"] = "200";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var environment = new Dictionary<string, string> { ["COLUMNS"] = "200" };
+        if (home is not null) environment["EFFNET_HOME"] = home;
+        return ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll"), .. args], environment);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 
 namespace EffNet.MLNet.Tests;
@@ -26,16 +25,10 @@ internal static class TorchvisionFixtures
     {
         if (!System.IO.File.Exists(Python))
             throw new InvalidOperationException($"{Python} is missing: install Debian's python3-torchvision (apt-get install -y python3-torchvision), as .ci/run does.");
-        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Script);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"The fixture script failed ({p.ExitCode}); is python3-torchvision installed?\n{stderr.Result}");
-        return stdout.Result;
+        var (code, stdout, stderr) = ProcessRunner.Run(Python, [Script, .. args]);
+        if (code != 0)
+            throw new InvalidOperationException($"The fixture script failed ({code}); is python3-torchvision installed?\n{stderr}");
+        return stdout;
     }
 
     private static string Generate()

@@ -36,10 +36,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
-        public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data DIR|MANIFEST is required.")
-            : !Directory.Exists(Data) && !File.Exists(Data) ? ValidationResult.Error($"--data '{Data}' is neither a folder nor a manifest file.")
-            : ValidationResult.Success();
+        public override ValidationResult Validate() => DataSource.Validate(Data);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

@@ -1,8 +1,5 @@
 using System.ComponentModel;
-using System.Globalization;
-using System.Text.Json;
 using EffNet.MLNet.Training;
-using Microsoft.ML;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -59,8 +56,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var b = base.Validate();
             if (!b.Successful) return b;
-            if (string.IsNullOrWhiteSpace(Data)) return ValidationResult.Error("--data DIR|MANIFEST is required.");
-            if (!Directory.Exists(Data) && !File.Exists(Data)) return ValidationResult.Error($"--data '{Data}' is neither a folder nor a manifest file.");
+            var data = DataSource.Validate(Data);
+            if (!data.Successful) return data;
             if (Trainer != "auto")
             {
                 try { Trainers.Parse(Trainer); }

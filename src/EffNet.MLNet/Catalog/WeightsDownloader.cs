@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 
 namespace EffNet.MLNet.Catalog;
 
@@ -34,7 +33,7 @@ internal sealed class WeightsDownloader
         if (File.Exists(target))
         {
             // Placed by hand (the offline route): verify it before first use.
-            var hash = Sha256(target);
+            var hash = FileHash.Sha256(target);
             if (!hash.StartsWith(entry.Sha256Prefix, StringComparison.Ordinal))
                 throw new WeightsUnavailableException(
                     $"'{target}' has SHA-256 {hash}, but {entry.FileName} must start with {entry.Sha256Prefix}; it is not the published file. Delete it or replace it with the right one.");
@@ -56,7 +55,7 @@ internal sealed class WeightsDownloader
                 "or pass a checkpoint (--weights FILE) or --random-init.", ex);
         }
 
-        var actual = Sha256(partial);
+        var actual = FileHash.Sha256(partial);
         if (!actual.StartsWith(entry.Sha256Prefix, StringComparison.Ordinal))
         {
             File.Delete(partial);
@@ -139,11 +138,5 @@ internal sealed class WeightsDownloader
     {
         var info = new FileInfo(target);
         File.WriteAllText(target + ".sha256", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{hash} {info.Length} {info.LastWriteTimeUtc.Ticks}"));
-    }
-
-    private static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using EffNet.MLNet.Architecture;
 using EffNet.MLNet.Onnx;
 using EffNet.MLNet.Weights;
@@ -75,7 +74,7 @@ public sealed class EfficientNetBackbone
             var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
             var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
             return new EfficientNetBackbone(adapted.Graph, "onnx:" + Path.GetFileName(onnx), size, adapted.ModelInputSize, adapted.FeatureDimension,
-                Sha256(onnx), "model", false) { Findings = adapted.Findings };
+                FileHash.Sha256(onnx), "model", false) { Findings = adapted.Findings };
         }
         var architecture = EfficientNetArchitecture.For(variant);
         NetworkWeights weights;
@@ -83,7 +82,7 @@ public sealed class EfficientNetBackbone
         if (options.WeightsPath is { } path)
         {
             weights = CheckpointLoader.Load(architecture, path);
-            sha = Sha256(path);
+            sha = FileHash.Sha256(path);
         }
         else if (options.RandomInit)
         {
@@ -95,7 +94,7 @@ public sealed class EfficientNetBackbone
             var resolver = pretrainedWeights ?? (v => Catalog.PretrainedCatalog.Default.EnsureWeights(v.Name));
             var file = resolver(variant);
             weights = CheckpointLoader.Load(architecture, file);
-            sha = Sha256(file);
+            sha = FileHash.Sha256(file);
         }
 
         var resolution = options.Resolution ?? eval.CropSize;
@@ -110,11 +109,5 @@ public sealed class EfficientNetBackbone
         });
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
             options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize);
-    }
-
-    internal static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

@@ -36,11 +36,7 @@ public sealed class FeatureCache
     public int Count => _entries.Count;
 
     /// <summary>SHA-256 of a file's content, as lower-case hex.</summary>
-    public static string ContentHash(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
+    public static string ContentHash(string path) => FileHash.Sha256(path);
 
     /// <summary>The cached vector for a content hash, if any.</summary>
     public bool TryGet(string contentHash, out float[] features) => _entries.TryGetValue(contentHash, out features!);
