@@ -28,7 +28,7 @@ public class FeaturizerTests
         var ml = new MLContext(1);
         var rows = SampleData.Rows().Where((_, i) => i % 9 == 0).ToList(); // 10 images, all sizes and kinds
         var data = ml.Data.LoadFromEnumerable(rows);
-        var transformer = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { BatchSize = 4 }).Fit(data);
+        var transformer = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { BatchSize = 4, FastDecode = false }).Fit(data);
         var fast = ml.Data.CreateEnumerable<FeatureRow>(transformer.Transform(data), reuseRowObject: false).ToList();
 
         using var dir = new TempDir();
@@ -45,6 +45,33 @@ public class FeaturizerTests
         }
         // Different images give different features.
         Assert.True(Cosine(fast[0].Features, fast[5].Features) < 0.999);
+    }
+
+    [Fact]
+    public void Fast_decoding_agrees_with_the_saved_stock_chain_on_every_sample_image()
+    {
+        var ml = new MLContext(1);
+        var rows = SampleData.Rows();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var fast = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { BatchSize = 8 }).Fit(data);
+        var fastRows = ml.Data.CreateEnumerable<FeatureRow>(fast.Transform(data), reuseRowObject: false).ToList();
+        var stockRows = ml.Data.CreateEnumerable<FeatureRow>(fast.StockEquivalent.Transform(data), reuseRowObject: false).ToList();
+        Assert.Equal(rows.Count, fastRows.Count);
+        var worst = Enumerable.Range(0, rows.Count).Select(i => (Cosine(fastRows[i].Features, stockRows[i].Features), rows[i].ImagePath)).Min();
+        Assert.True(worst.Item1 >= 0.995, $"cosine {worst.Item1:F5} for {worst.ImagePath}");
+    }
+
+    [Fact]
+    public void Fast_decoding_names_the_image_it_cannot_read()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("broken.jpg"), "not an image");
+        var ml = new MLContext(1);
+        var rows = SampleData.Rows().Take(3).Append(new ImageRow { ImagePath = dir.File("broken.jpg"), Label = "discs" }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var fast = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { BatchSize = 2 }).Fit(data);
+        var ex = Assert.Throws<InvalidDataException>(() => ml.Data.CreateEnumerable<FeatureRow>(fast.Transform(data), false).ToList());
+        Assert.Contains("broken.jpg", ex.Message);
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     private readonly ITransformer _preprocess;
     private readonly StockFeaturizerChain _chain;
     private readonly Lazy<FeatureSession> _session;
+    private readonly EfficientNetFeaturizerOptions _options;
+    private readonly bool _fastPath;
 
     internal EfficientNetFeaturizerTransformer(MLContext ml, EfficientNetBackbone backbone, string output, string input, DataViewType inputType,
         EfficientNetFeaturizerOptions options, IDataView data)
@@ -23,6 +25,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         OutputColumnName = output;
         InputColumnName = input;
         BatchSize = options.BatchSize;
+        _options = options;
+        _fastPath = options.FastDecode && inputType is TextDataViewType;
         _chain = new StockFeaturizerChain(ml, backbone, output, input, inputType, options);
         _stock = _chain.Full.Fit(data);
         _preprocess = _chain.Preprocess.Fit(data);
@@ -58,8 +62,14 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     {
         ArgumentNullException.ThrowIfNull(input);
         var schema = GetOutputSchema(input.Schema);
-        return new FeaturizedDataView(input, _preprocess.Transform(input), _chain.PixelsColumn, schema, OutputColumnName, _session.Value, BatchSize);
+        var session = _session.Value;
+        Func<IFeatureBatches> batches = _fastPath
+            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options))
+            : () => new PixelBatches(_preprocess.Transform(input), _chain.PixelsColumn, session, BatchSize);
+        return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize);
     }
+
+    private static int DecodeThreads(EfficientNetFeaturizerOptions o) => o.DecodeThreads > 0 ? o.DecodeThreads : Environment.ProcessorCount;
 
     /// <summary>Saves the stock equivalent: the model reloads as a plain ML.NET TransformerChain.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_stock).Save(ctx);
