@@ -6,11 +6,14 @@ var options = BenchmarkArgs.Parse(args.Skip(1).ToArray());
 return command switch
 {
     "graph" => GraphBenchmark.Run(options),
+    "featurize" => FeaturizationBenchmark.Run(options),
+    "memory" => FeaturizationBenchmark.Memory(5000),
+    "cache" => FeaturizationBenchmark.Cache(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph [--variant b0] [--batch 8] [--rounds 10]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|memory|cache [--variant b0] [--batch 8] [--rounds 20]");
     return 2;
 }
