@@ -18,6 +18,19 @@ public static class SafetensorsReader
     public static IReadOnlyDictionary<string, CheckpointTensor> Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        try
+        {
+            return ReadFile(path);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException or EndOfStreamException or FormatException or OverflowException)
+        {
+            // A header that is JSON-shaped but not valid text, numbers that do not fit, and the like.
+            throw new CheckpointFormatException(path, $"the safetensors header is corrupt ({ex.Message})", ex);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, CheckpointTensor> ReadFile(string path)
+    {
         using var file = File.OpenRead(path);
         var length = file.Length;
         if (length < 8) throw new CheckpointFormatException(path, $"the file is {length} bytes long, too short for a safetensors header.");
