@@ -5,13 +5,16 @@ namespace EffNet.MLNet;
 
 /// <summary>
 /// One ONNX Runtime session over a feature-extractor graph (<c>pixels</c> → <c>features</c>).
-/// Running is thread-safe: ONNX Runtime allows concurrent runs on one session.
+/// Thread-safe. Runs are serialised: each already spreads over every core through ONNX Runtime's
+/// intra-op threads, and concurrent runs on one session aborted the process under test (in ONNX
+/// Runtime's thread-pool profiler) when ML.NET's sessions were used from several threads.
 /// </summary>
 public sealed class FeatureSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _inputName;
     private readonly string _outputName;
+    private readonly Lock _run = new();
 
     /// <summary>Open a session over serialized ONNX bytes.</summary>
     /// <param name="model">The graph.</param>
@@ -61,7 +64,7 @@ public sealed class FeatureSession : IDisposable
             [batch, 3, InputHeight, InputWidth]);
         using var output = OrtValue.CreateTensorValueFromMemory(info, features[..(batch * FeatureDimension)], [batch, FeatureDimension]);
         using var runOptions = new RunOptions();
-        _session.Run(runOptions, [_inputName], [input], [_outputName], [output]);
+        lock (_run) _session.Run(runOptions, [_inputName], [input], [_outputName], [output]);
     }
 
     /// <summary>Convenience overload that allocates the output.</summary>
