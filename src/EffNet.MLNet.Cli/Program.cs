@@ -23,6 +23,8 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Write an EfficientNet feature extractor as ONNX (input 'pixels' [[N,3,H,W]] RGB 0-255, output 'features' [[N,D]]).");
                 c.AddCommand<TrainCommand>("train")
                     .WithDescription("Train an image classifier on a folder of labelled images (or a manifest); save model.zip and model.json.");
+                c.AddCommand<FeaturizeCommand>("featurize")
+                    .WithDescription("Write the features of every image (path, label, vector) to a .idv or .csv file that ML.NET loads back.");
                 c.AddCommand<EvaluateCommand>("evaluate")
                     .WithDescription("Metrics of a trained model.zip on labelled images.");
                 c.AddCommand<RetrainCommand>("retrain")

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using System.Text.Json;
 
 namespace EffNet.MLNet.Tests;
@@ -107,5 +108,37 @@ public class WorkflowTests
         Assert.Equal(0, code);
         Assert.Contains("2 bad arguments", stdout.ReplaceLineEndings(" "));
         Assert.Contains("4 missing weights", stdout.ReplaceLineEndings(" "));
+    }
+}
+
+public class FeaturizeCommandTests
+{
+    [Fact]
+    public void Featurize_writes_an_idv_ml_net_loads_and_reuses_the_cache()
+    {
+        using var dir = new TempDir();
+        var home = dir.File("home");
+        var output = dir.File("features.idv");
+        var first = CliTests.EffnetWithHome(home, "featurize", "--data", SampleData.Folder, "--out", output, "--random-init");
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains("90 featurized, 0 from the cache", Flat(first.Out));
+
+        var ml = new Microsoft.ML.MLContext(0);
+        var view = ml.Data.LoadFromBinary(output);
+        Assert.Equal(90, ml.Data.CreateEnumerable<Row>(view, false).Count());
+        Assert.Equal(1280, ((Microsoft.ML.Data.VectorDataViewType)view.Schema["Features"].Type).Size);
+
+        var second = CliTests.EffnetWithHome(home, "featurize", "--data", SampleData.Folder, "--out", output, "--random-init", "--force");
+        Assert.True(second.Code == 0, second.Err);
+        Assert.Contains("0 featurized, 90 from the cache", Flat(second.Out));
+    }
+
+    // The console wraps long lines; compare text with every run of whitespace as one space.
+    private static string Flat(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
+
+    public sealed class Row
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
     }
 }
