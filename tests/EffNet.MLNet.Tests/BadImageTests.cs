@@ -78,5 +78,17 @@ public class BadImageTests
         Assert.Equal(3, report.Length);
         Assert.Contains(report, l => l.Contains("empty.png") && l.Contains("empty"));
         Assert.Contains("20 images featurized", stdout);
+
+        // The same data without the bad files gives the same model.
+        File.Delete(Path.Combine(data, "discs", "not-an-image.jpg"));
+        File.Delete(Path.Combine(data, "stripes", "empty.png"));
+        var clean = dir.File("clean.zip");
+        var again = CliTests.EffnetWithHome(dir.File("home"), "train", "--data", data, "--out", clean, "--random-init", "--trainer", "lbfgs", "--quiet");
+        Assert.True(again.Code == 0, again.Err);
+        var probe = Path.Combine(SampleData.Folder, "discs", "discs-20.jpg");
+        var withBad = CliTests.Effnet("predict", "--model", model, probe, "--json");
+        var withoutBad = CliTests.Effnet("predict", "--model", clean, probe, "--json");
+        Assert.Equal(withoutBad.Out, withBad.Out);
+        Assert.False(File.Exists(dir.File("clean.bad-images.tsv")));
     }
 }

@@ -26,6 +26,14 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
         Assert.Equal(serial[0].Score, fromBytes.Score);
         Assert.Equal(serial.Select(p => p.Score), predictor.PredictBatch(images).Select(p => p.Score));
 
+        using (var bad = new TempDir())
+        {
+            File.WriteAllText(bad.File("upload.jpg"), "<html>not an image</html>");
+            var ex = Assert.Throws<InvalidDataException>(() => predictor.Predict(bad.File("upload.jpg")));
+            Assert.Contains("upload.jpg", ex.Message);
+            Assert.Contains("not an image", Assert.Throws<InvalidDataException>(() => predictor.Predict("<html/>"u8.ToArray())).Message);
+        }
+
         var parallel = new ImagePrediction[8][];
         Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t => parallel[t] = images.Select(predictor.Predict).ToArray());
         Assert.All(parallel, run => Assert.Equal(serial.Select(p => (p.PredictedLabel, p.Score)), run.Select(p => (p.PredictedLabel, p.Score))));

@@ -60,10 +60,13 @@ public sealed class PooledPredictor : IDisposable
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>Classify the image file at <paramref name="imagePath"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable image; the message says why.</exception>
     public ImagePrediction Predict(string imagePath)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        if (!File.Exists(imagePath)) throw new FileNotFoundException($"The image '{imagePath}' does not exist.", imagePath);
+        if (!File.Exists(imagePath) && !Directory.Exists(imagePath)) throw new FileNotFoundException($"The image '{imagePath}' does not exist.", imagePath);
+        if (Imaging.ImageCheck.Problem(imagePath) is { } problem) throw new InvalidDataException($"'{imagePath}' {problem}.");
         _slots.Wait();
         PredictionEngine<Input, Output>? engine = null;
         try
