@@ -79,6 +79,12 @@ public class BadImageTests
         Assert.Contains(report, l => l.Contains("empty.png") && l.Contains("empty"));
         Assert.Contains("20 images featurized", stdout);
 
+        // With --on-bad-image fail the first bad file stops the run, named, and nothing is written.
+        var strict = CliTests.EffnetWithHome(dir.File("home"), "train", "--data", data, "--out", dir.File("strict.zip"), "--random-init", "--on-bad-image", "fail", "--quiet");
+        Assert.Equal(3, strict.Code);
+        Assert.Contains("not-an-image.jpg", strict.Err);
+        Assert.False(File.Exists(dir.File("strict.zip")));
+
         // The same data without the bad files gives the same model.
         File.Delete(Path.Combine(data, "discs", "not-an-image.jpg"));
         File.Delete(Path.Combine(data, "stripes", "empty.png"));

@@ -21,3 +21,32 @@ public class ConcurrencyTests
         Assert.All(parallel, run => Assert.Equal(serial, run));
     }
 }
+
+public class PredictionMemoryTests : IClassFixture<TrainingTests.SampleFeatures>
+{
+    private readonly TrainingTests.SampleFeatures _f;
+
+    public PredictionMemoryTests(TrainingTests.SampleFeatures f) => _f = f;
+
+    [Fact]
+    public void Two_thousand_predictions_do_not_grow_memory()
+    {
+        using var dir = new TempDir();
+        var result = EffNet.MLNet.Training.ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table,
+            new EffNet.MLNet.Training.TrainingOptions { Trainer = EffNet.MLNet.Training.TrainerKind.Sdca });
+        var path = dir.File("model.zip");
+        _f.Ml.Model.Save(result.Model, EffNet.MLNet.Training.ImageClassifierTrainer.InputSchema(_f.Ml), path);
+        using var predictor = new PooledPredictor(path);
+        // Small images keep 2,000 predictions quick; memory is what is measured.
+        var images = _f.Table.Images.Select(i => i.ImagePath).Where(p => new FileInfo(p).Length < 40_000).Take(10).ToList();
+        long Managed() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); return GC.GetTotalMemory(true); }
+        long Resident() { using var p = System.Diagnostics.Process.GetCurrentProcess(); return p.WorkingSet64; }
+
+        for (var i = 0; i < 200; i++) predictor.Predict(images[i % images.Count]);
+        var (managed0, resident0) = (Managed(), Resident());
+        for (var i = 0; i < 1800; i++) predictor.Predict(images[i % images.Count]);
+        var (managed1, resident1) = (Managed(), Resident());
+        Assert.True(managed1 - managed0 < 20_000_000, $"managed heap grew {(managed1 - managed0) / 1e6:F1} MB");
+        Assert.True(resident1 - resident0 < 100_000_000, $"resident memory grew {(resident1 - resident0) / 1e6:F1} MB");
+    }
+}

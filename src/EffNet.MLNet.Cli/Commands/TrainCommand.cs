@@ -37,6 +37,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("With auto: try no further trainer once this many seconds are spent.")]
         public double? TimeBudget { get; init; }
 
+        [CommandOption("--on-bad-image <skip|fail>")]
+        [Description(BadImages.Description)]
+        [DefaultValue("skip")]
+        public string OnBadImage { get; init; } = "skip";
+
         [CommandOption("--force")]
         [Description("Overwrite --out (and its model.json) if they exist.")]
         [DefaultValue(false)]
@@ -63,6 +68,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 try { Trainers.Parse(Trainer); }
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
+            if (!BadImages.IsValid(OnBadImage)) return ValidationResult.Error($"--on-bad-image must be skip or fail, not '{OnBadImage}'.");
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
             return ValidationResult.Success();
         }
@@ -74,7 +80,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         foreach (var existing in new[] { output, ModelFiles.ReportPath(output) }.Where(File.Exists))
             if (!s.Force) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
         return TrainingRun.Execute(
-            new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json),
+            new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
+                FailOnBadImage: s.OnBadImage == "fail"),
             s.ResolveBackbone);
     }
 

@@ -11,13 +11,13 @@ internal static class TrainingRun
 {
     public sealed record Request(
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
-        int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null);
+        int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false);
 
     public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone)
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
-        var (images, bad) = Imaging.ImageCheck.Partition(ImageDataset.Load(r.Data), i => i.ImagePath);
+        var (images, bad) = BadImages.Check(ImageDataset.Load(r.Data), r.FailOnBadImage);
         var badReport = Path.Combine(Path.GetDirectoryName(r.Output)!, Path.GetFileNameWithoutExtension(r.Output) + ".bad-images.tsv");
         if (bad.Count > 0)
         {
