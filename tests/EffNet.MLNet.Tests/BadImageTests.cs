@@ -25,6 +25,26 @@ public class BadImageTests
         Assert.Contains("decompression bomb", ImageCheck.Problem(dir.File("bomb.png")));
     }
 
+    [Theory]
+    [InlineData("stripes/stripes-02.jpg")]
+    [InlineData("discs/discs-01.png")]
+    public void Images_cut_in_half_decode_what_is_there_and_keep_the_known_part(string sample)
+    {
+        // Decoders show the rows that arrived (as browsers do); the top of the picture must be right.
+        using var dir = new TempDir();
+        var source = Path.Combine(SampleData.Folder, sample);
+        var bytes = File.ReadAllBytes(source);
+        var cut = dir.File("cut" + Path.GetExtension(sample));
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        Assert.Null(ImageCheck.Problem(cut));
+        var whole = new float[3 * 64 * 64];
+        var half = new float[3 * 64 * 64];
+        FastImageDecoder.Decode(source, 64, whole);
+        FastImageDecoder.Decode(cut, 64, half);
+        var topRows = Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(c * 4096, 64 * 8)).ToList();
+        Assert.True(topRows.Average(i => Math.Abs(whole[i] - half[i])) < 8, "the first rows of a cut image should decode as in the whole one");
+    }
+
     /// <summary>A valid PNG header (with correct CRCs) declaring a huge RGB image, and almost no data.</summary>
     internal static byte[] PngDeclaring(int width, int height)
     {
