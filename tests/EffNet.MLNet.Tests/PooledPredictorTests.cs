@@ -32,6 +32,14 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
             var ex = Assert.Throws<InvalidDataException>(() => predictor.Predict(bad.File("upload.jpg")));
             Assert.Contains("upload.jpg", ex.Message);
             Assert.Contains("not an image", Assert.Throws<InvalidDataException>(() => predictor.Predict("<html/>"u8.ToArray())).Message);
+
+            // In a batch, the bad image gets its own error and the others their usual results.
+            var mixed = predictor.PredictBatch([images[0], bad.File("upload.jpg"), images[1]]);
+            Assert.Equal(serial[0].Score, mixed[0].Score);
+            Assert.Contains("upload.jpg", mixed[1].Error);
+            Assert.Empty(mixed[1].Score);
+            Assert.Equal(serial[1].Score, mixed[2].Score);
+            Assert.Null(mixed[2].Error);
         }
 
         var parallel = new ImagePrediction[8][];

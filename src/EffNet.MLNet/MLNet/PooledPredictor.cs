@@ -5,9 +5,10 @@ using Microsoft.ML.Data;
 namespace EffNet.MLNet;
 
 /// <summary>A prediction of an image classifier: the label and one score per class.</summary>
-/// <param name="PredictedLabel">The most likely label.</param>
-/// <param name="Score">Scores in the order of <see cref="PooledPredictor.Labels"/>.</param>
-public sealed record ImagePrediction(string PredictedLabel, float[] Score);
+/// <param name="PredictedLabel">The most likely label (empty when <paramref name="Error"/> is set).</param>
+/// <param name="Score">Scores in the order of <see cref="PooledPredictor.Labels"/> (empty when <paramref name="Error"/> is set).</param>
+/// <param name="Error">Why this image could not be classified (batch predictions only); null on success.</param>
+public sealed record ImagePrediction(string PredictedLabel, float[] Score, string? Error = null);
 
 /// <summary>
 /// Thread-safe predictions from a saved image-classifier <c>.zip</c> (input column
@@ -102,15 +103,23 @@ public sealed class PooledPredictor : IDisposable
         return Predict(buffer.ToArray());
     }
 
-    /// <summary>Classify many image files in one pass over the model (faster than one call each).</summary>
+    /// <summary>
+    /// Classify many image files in one pass over the model (faster than one call each). An image
+    /// that cannot be read gets a result with <see cref="ImagePrediction.Error"/> set; the others
+    /// are classified as usual.
+    /// </summary>
     public IReadOnlyList<ImagePrediction> PredictBatch(IEnumerable<string> imagePaths)
     {
-        var input = _ml.Data.LoadFromEnumerable(imagePaths.Select(p => new Input { ImagePath = p }).ToList());
+        var paths = imagePaths.ToList();
+        var problems = paths.Select(p => Imaging.ImageCheck.Problem(p)).ToList();
+        var good = paths.Where((_, i) => problems[i] is null).Select(p => new Input { ImagePath = p }).ToList();
+        List<Output> outputs;
         lock (_model)
-        {
-            return _ml.Data.CreateEnumerable<Output>(_model.Transform(input), reuseRowObject: false)
-                .Select(o => new ImagePrediction(o.PredictedLabel, o.Score)).ToList();
-        }
+            outputs = _ml.Data.CreateEnumerable<Output>(_model.Transform(_ml.Data.LoadFromEnumerable(good)), reuseRowObject: false).ToList();
+        var next = 0;
+        return paths.Select((p, i) => problems[i] is { } problem
+            ? new ImagePrediction("", [], $"'{p}' {problem}.")
+            : new ImagePrediction(outputs[next].PredictedLabel, outputs[next++].Score)).ToList();
     }
 
     /// <inheritdoc />
