@@ -21,7 +21,9 @@ public static class EfficientNetCatalog
     /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
     ///     .Append(mlContext.Transforms.ExtractEfficientNetFeatures("Features", "ImagePath",
     ///         new EfficientNetFeaturizerOptions { Variant = "b0" }))
-    ///     .Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy())
+    ///     .AppendCacheCheckpoint(mlContext)   // featurize once: iterative trainers make many passes
+    ///     .Append(mlContext.Transforms.NormalizeMeanVariance("Features"))
+    ///     .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy())
     ///     .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
     /// </code>
     /// </example>

@@ -44,8 +44,10 @@ internal sealed class FeaturizedDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    // Output columns other than the features are the input's, by name (the output schema keeps their order).
-    private DataViewSchema.Column InputColumn(DataViewSchema.Column outputColumn) => _input.Schema[outputColumn.Name];
+    // The output schema is the input's columns at the same indices (hidden ones included: a column
+    // replaced upstream, such as a text Label mapped to a key Label, stays as a hidden twin), then
+    // the features. Matching by name would hand the visible twin to a reader of the hidden one.
+    private DataViewSchema.Column InputColumn(DataViewSchema.Column outputColumn) => _input.Schema[outputColumn.Index];
 
     private sealed class Cursor : DataViewRowCursor
     {
