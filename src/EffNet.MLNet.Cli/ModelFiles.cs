@@ -29,17 +29,14 @@ internal static class ModelFiles
         catch (System.Text.Json.JsonException ex) { throw new InvalidDataException($"'{path}' is not valid JSON: {ex.Message}", ex); }
     }
 
-    /// <summary>Load a model with a clear error for missing or corrupt files.</summary>
-    public static ITransformer Load(MLContext ml, string path)
+    /// <summary>A model named on the command line must exist: a missing one is a bad argument (exit 2), not missing weights.</summary>
+    public static string Existing(string path) =>
+        File.Exists(path) ? path : throw new ArgumentException($"The model '{path}' does not exist.");
+
+    /// <summary>Refuse to replace <paramref name="model"/> or its model.json unless the user said --force.</summary>
+    public static void RefuseOverwrite(string model, bool force)
     {
-        if (!File.Exists(path)) throw new ArgumentException($"The model '{path}' does not exist.");
-        try
-        {
-            return ml.Model.Load(path, out _);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FormatException or IOException or ArgumentException)
-        {
-            throw new InvalidDataException($"'{path}' is not a readable ML.NET model (corrupt or truncated?): {ex.Message}", ex);
-        }
+        foreach (var existing in new[] { model, ReportPath(model) }.Where(File.Exists))
+            if (!force) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
     }
 }

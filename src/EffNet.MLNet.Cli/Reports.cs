@@ -40,7 +40,7 @@ internal static class Reports
         AnsiConsole.Write(confusion);
     }
 
-    public static void Predictions(IReadOnlyList<PredictCommand.ImagePrediction> predictions, IReadOnlyList<LabeledImage>? truth)
+    public static void Predictions(IReadOnlyList<PredictCommand.ImageResult> predictions, IReadOnlyList<LabeledImage>? truth)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumn("image");
         if (truth is not null) table.AddColumn("true label");

@@ -32,7 +32,7 @@ internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     {
         var ml = new MLContext(0);
         var modelPath = Path.GetFullPath(s.Model);
-        var model = ModelFiles.Load(ml, modelPath);
+        var model = SavedModel.Load(ml, ModelFiles.Existing(modelPath));
         var report = ModelFiles.LoadReport(modelPath);
         var metrics = ModelEvaluator.Evaluate(ml, model, report.Labels, ImageDataset.Load(s.Data!));
         if (s.Json)

@@ -2,8 +2,6 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using EffNet.MLNet.Training;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -38,16 +36,13 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
 
     internal sealed record LabelScore(string Label, float Score);
 
-    internal sealed record ImagePrediction(string Image, string Label, IReadOnlyList<LabelScore> Scores);
+    internal sealed record ImageResult(string Image, string Label, IReadOnlyList<LabelScore> Scores);
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
-        var ml = new MLContext(0);
         var modelPath = Path.GetFullPath(s.Model);
-        var model = ModelFiles.Load(ml, modelPath);
-        var labels = Labels(ml, model, modelPath);
-        var images = Expand(s.Inputs);
-        var predictions = Predict(ml, model, labels, images, s.Top);
+        using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath));
+        var predictions = Predict(predictor, Labels(predictor, modelPath), Expand(s.Inputs), s.Top);
         if (s.Json)
             Console.Out.WriteLine(JsonSerializer.Serialize(predictions, ModelReport.Json));
         else
@@ -55,31 +50,20 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
         return ExitCodes.Success;
     }
 
-    public static IReadOnlyList<ImagePrediction> Predict(MLContext ml, ITransformer model, IReadOnlyList<string> labels, IReadOnlyList<string> images, int top)
-    {
-        var engine = ml.Model.CreatePredictionEngine<TrainCommand.ImageInput, Output>(model);
-        return images.Select(path =>
+    public static IReadOnlyList<ImageResult> Predict(PooledPredictor predictor, IReadOnlyList<string> labels, IReadOnlyList<string> images, int top) =>
+        images.Select(path =>
         {
-            var p = engine.Predict(new TrainCommand.ImageInput { ImagePath = path });
+            var p = predictor.Predict(path);
             var scores = p.Score.Select((score, i) => new LabelScore(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture), score))
                 .OrderByDescending(x => x.Score).Take(top).ToList();
-            return new ImagePrediction(path, p.PredictedLabel, scores);
+            return new ImageResult(path, p.PredictedLabel, scores);
         }).ToList();
-    }
 
-    /// <summary>Class names in Score order: from model.json beside the model, else from the Score column's slot names.</summary>
-    private static IReadOnlyList<string> Labels(MLContext ml, ITransformer model, string modelPath)
+    /// <summary>Class names in Score order: from model.json beside the model, else from the model's own slot names.</summary>
+    private static IReadOnlyList<string> Labels(PooledPredictor predictor, string modelPath)
     {
         var report = ModelFiles.ReportPath(modelPath);
-        if (File.Exists(report)) return ModelReport.Load(report).Labels;
-        var schema = model.GetOutputSchema(ImageClassifierTrainer.InputSchema(ml));
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        if (schema.GetColumnOrNull("Score") is { } score && score.HasSlotNames())
-        {
-            score.GetSlotNames(ref names);
-            return names.DenseValues().Select(n => n.ToString()).ToList();
-        }
-        return [];
+        return File.Exists(report) ? ModelReport.Load(report).Labels : predictor.Labels;
     }
 
     private static List<string> Expand(IEnumerable<string> inputs)
@@ -97,11 +81,5 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
         }
         if (images.Count == 0) throw new ArgumentException("No images to predict.");
         return images;
-    }
-
-    internal sealed class Output
-    {
-        public string PredictedLabel { get; set; } = "";
-        public float[] Score { get; set; } = [];
     }
 }

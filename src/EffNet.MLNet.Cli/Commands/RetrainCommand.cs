@@ -42,12 +42,11 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(s.Model);
-        if (!File.Exists(modelPath)) throw new ArgumentException($"The model '{modelPath}' does not exist.");
+        ModelFiles.Existing(modelPath);
         var old = ModelFiles.LoadReport(modelPath);
         var output = Path.GetFullPath(s.Out ?? Path.ChangeExtension(modelPath, ".retrained.zip"));
         var namedOld = s.Out is not null && output == modelPath;
-        foreach (var existing in new[] { output, ModelFiles.ReportPath(output) }.Where(File.Exists))
-            if (!s.Force && !namedOld) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
+        ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
 
         var st = old.Settings;
         var backbone = new EfficientNetFeaturizerOptions { Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed };

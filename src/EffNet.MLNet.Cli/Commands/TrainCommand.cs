@@ -77,8 +77,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(s.Out);
-        foreach (var existing in new[] { output, ModelFiles.ReportPath(output) }.Where(File.Exists))
-            if (!s.Force) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
+        ModelFiles.RefuseOverwrite(output, s.Force);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.OnBadImage == "fail"),

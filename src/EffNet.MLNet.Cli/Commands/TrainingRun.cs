@@ -85,9 +85,9 @@ internal static class TrainingRun
         AnsiConsole.MarkupLine($"Saved [green]{Markup.Escape(r.Output)}[/], [green]{Markup.Escape(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
 
         // A few predictions by the saved model itself, as a user would make them.
-        var loaded = ml.Model.Load(r.Output, out _);
+        using var predictor = new PooledPredictor(r.Output);
         var samples = images.GroupBy(i => i.Label).Select(g => g.Last()).Take(6).ToList();
-        Reports.Predictions(PredictCommand.Predict(ml, loaded, result.Labels, samples.Select(i => i.ImagePath).ToList(), 1), samples);
+        Reports.Predictions(PredictCommand.Predict(predictor, result.Labels, samples.Select(i => i.ImagePath).ToList(), 1), samples);
         return ExitCodes.Success;
     }
 

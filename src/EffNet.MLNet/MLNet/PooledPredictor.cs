@@ -32,6 +32,7 @@ public sealed record ImagePrediction(string PredictedLabel, float[] Score, strin
 public sealed class PooledPredictor : IDisposable
 {
     private readonly MLContext _ml = new(seed: 0);
+    private readonly string _modelPath;
     private readonly byte[] _modelBytes;
     private readonly ITransformer _model;
     private readonly ConcurrentBag<PredictionEngine<Input, Output>> _engines = [];
@@ -43,15 +44,9 @@ public sealed class PooledPredictor : IDisposable
     public PooledPredictor(string modelPath, int? maxEngines = null)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"The model '{modelPath}' does not exist.", modelPath);
+        _modelPath = modelPath;
         _modelBytes = File.ReadAllBytes(modelPath);
-        try
-        {
-            _model = LoadCopy();
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FormatException or IOException or ArgumentException)
-        {
-            throw new InvalidDataException($"'{modelPath}' is not a readable ML.NET model (corrupt or truncated?): {ex.Message}", ex);
-        }
+        _model = LoadCopy();
         _slots = new SemaphoreSlim(Math.Max(1, maxEngines ?? Environment.ProcessorCount));
         var schema = _model.GetOutputSchema(_ml.Data.LoadFromEnumerable(Array.Empty<Input>()).Schema);
         Labels = SlotNames(schema);
@@ -132,7 +127,7 @@ public sealed class PooledPredictor : IDisposable
     private ITransformer LoadCopy()
     {
         using var stream = new MemoryStream(_modelBytes, writable: false);
-        return _ml.Model.Load(stream, out _);
+        return SavedModel.Load(_ml, stream, _modelPath);
     }
 
     private static IReadOnlyList<string> SlotNames(DataViewSchema schema)

@@ -48,14 +48,7 @@ public static class EfficientNetOnnxExporter
         g.Input(InputName, "batch", 3, inputSize, inputSize);
 
         var x = InputName;
-        if (inputSize > resolution)
-        {
-            long start = (inputSize - resolution) / 2;
-            x = g.Node("Slice", "center_crop", [x,
-                g.Int64Initializer("center_crop_starts", start, start),
-                g.Int64Initializer("center_crop_ends", start + resolution, start + resolution),
-                g.Int64Initializer("center_crop_axes", 2, 3)]);
-        }
+        if (inputSize > resolution) x = g.CenterCrop(x, "center_crop", inputSize, resolution);
         x = Normalise(g, x, options);
 
         var emitter = new LayerEmitter(g, FoldInputScale(architecture, weights, options), calibration);

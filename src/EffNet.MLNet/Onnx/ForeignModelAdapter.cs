@@ -58,12 +58,7 @@ public static class ForeignModelAdapter
         var size = inputSizeForModelSide((int)side);
         g.Input(EfficientNetOnnxExporter.InputName, "batch", 3, size, size);
         var x = EfficientNetOnnxExporter.InputName;
-        if (size > side)
-        {
-            long start = (size - side) / 2;
-            x = g.Node("Slice", "adapter_center_crop", [x, g.Int64Initializer("adapter_crop_starts", start, start),
-                g.Int64Initializer("adapter_crop_ends", start + side, start + side), g.Int64Initializer("adapter_crop_axes", 2, 3)]);
-        }
+        if (size > side) x = g.CenterCrop(x, "adapter_center_crop", size, side);
         if (ours)
         {
             findings.Add("an EffNet.MLNet featurizer: takes RGB 0…255 and normalises inside");

@@ -45,6 +45,16 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Slice the centre <paramref name="to"/>×<paramref name="to"/> out of an NCHW <paramref name="from"/>×<paramref name="from"/> tensor.</summary>
+    public string CenterCrop(string input, string name, long from, long to)
+    {
+        var start = (from - to) / 2;
+        return Node("Slice", name, [input,
+            Int64Initializer(name + "_starts", start, start),
+            Int64Initializer(name + "_ends", start + to, start + to),
+            Int64Initializer(name + "_axes", 2, 3)]);
+    }
+
     public void Input(string name, params object[] dims) => _graph.Input.Add(FloatValue(name, dims));
 
     /// <summary>Declare a float output; without dimensions its shape is left to inference.</summary>
