@@ -6,9 +6,10 @@ namespace EffNet.MLNet.Imaging;
 /// Decodes an image file straight into the network's input: planar RGB floats 0…255, resized so
 /// the shorter side fills <c>size</c> and centre-cropped to a <c>size</c>×<c>size</c> square (what
 /// ML.NET's ResizeImages with IsoCrop does), with a cubic filter. JPEGs at least twice the target
-/// are decoded at ½, ¼ or ⅛ scale inside the decoder (DCT scaling), which skips most of the work
-/// on large photos. EXIF orientation is applied; transparency is composited over black
-/// (premultiplied), as ML.NET's own image loading does.
+/// are decoded at ⅛, ¼, ⅜ or ½ scale inside the decoder (DCT scaling: a 1600×1200 photo for a
+/// 256 target is decoded at 400×300), which skips most of the work on large photos. EXIF
+/// orientation is applied; transparency is composited over black (premultiplied), as ML.NET's own
+/// image loading does.
 /// </summary>
 public static class FastImageDecoder
 {
@@ -24,18 +25,33 @@ public static class FastImageDecoder
         if ((long)info.Width * info.Height > maxPixels)
             throw new InvalidDataException($"'{path}' declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0}.");
 
-        // Decode at the smallest scale that still covers the target square (the decoder rounds to what it supports).
-        var cover = Math.Max((float)size / info.Width, (float)size / info.Height);
-        var scaled = codec.GetScaledDimensions(Math.Min(1f, cover));
-        if (scaled.Width < size || scaled.Height < size) scaled = new SKSizeI(info.Width, info.Height);
+        var scaled = DecodedSize(codec, size);
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var decoded = new SKBitmap(decodeInfo);
         var status = codec.GetPixels(decodeInfo, decoded.GetPixels());
         if (status is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
             throw new InvalidDataException($"'{path}' could not be decoded ({status}).");
 
+        if (codec.EncodedOrigin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default)
+        {
+            Crop(decoded, size, destination);
+            return;
+        }
         using var oriented = Orient(decoded, codec.EncodedOrigin);
         Crop(oriented, size, destination);
+    }
+
+    // The smallest of the decoder's k/8 scales (k ≤ 4: only images at least twice the target) that still
+    // covers the target square. GetScaledDimensions rounds to the nearest supported scale, which can fall
+    // below the target, so each candidate is checked rather than asking for the exact ratio.
+    internal static SKSizeI DecodedSize(SKCodec codec, int size)
+    {
+        for (var eighths = 1; eighths <= 4; eighths++)
+        {
+            var scaled = codec.GetScaledDimensions(eighths / 8f);
+            if (scaled.Width >= size && scaled.Height >= size) return scaled;
+        }
+        return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
     private static FileStream OpenOrThrow(string path)
@@ -53,22 +69,25 @@ public static class FastImageDecoder
         var width = Math.Max(size, (int)Math.Round(image.Width * scale));
         var height = Math.Max(size, (int)Math.Round(image.Height * scale));
         using var resized = width == image.Width && height == image.Height
-            ? image.Copy()
+            ? null
             : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High);
+        var source = resized ?? image;
         var left = (width - size) / 2;
         var top = (height - size) / 2;
-        var pixels = resized.GetPixelSpan();
+        var pixels = source.GetPixelSpan();
         var plane = size * size;
-        var stride = resized.RowBytes;
+        var red = destination[..plane];
+        var green = destination.Slice(plane, plane);
+        var blue = destination.Slice(2 * plane, plane);
         for (var y = 0; y < size; y++)
         {
-            var row = pixels.Slice((top + y) * stride + left * 4, size * 4);
-            for (var x = 0; x < size; x++)
+            var row = pixels.Slice((top + y) * source.RowBytes + left * 4, size * 4);
+            var at = y * size;
+            for (var x = 0; x < size; x++, at++)
             {
-                var at = y * size + x;
-                destination[at] = row[x * 4];
-                destination[plane + at] = row[x * 4 + 1];
-                destination[2 * plane + at] = row[x * 4 + 2];
+                red[at] = row[4 * x];
+                green[at] = row[4 * x + 1];
+                blue[at] = row[4 * x + 2];
             }
         }
     }
@@ -76,7 +95,6 @@ public static class FastImageDecoder
     // EXIF orientation 2…8, as a pixel mapping from the displayed image back to the stored one.
     private static SKBitmap Orient(SKBitmap source, SKEncodedOrigin origin)
     {
-        if (origin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default) return source.Copy();
         var (w, h) = (source.Width, source.Height);
         var swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var (dw, dh) = swap ? (h, w) : (w, h);
