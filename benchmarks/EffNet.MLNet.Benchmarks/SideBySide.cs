@@ -5,12 +5,17 @@ namespace EffNet.MLNet.Benchmarks;
 /// <summary>
 /// Times several contenders in interleaved rounds (the order rotates every round), so drift in
 /// machine load hits all of them alike. Reports each one's median throughput and, for ratios,
-/// the median of the per-round ratios to the last contender (paired, so a slow moment of the
-/// machine cancels out).
+/// the median of per-round ratios (paired, so a slow moment of the machine cancels out).
 /// </summary>
 internal static class SideBySide
 {
-    public sealed record Result(IReadOnlyList<double> MedianRates, IReadOnlyList<double> MedianRatiosToLast);
+    public sealed record Result(IReadOnlyList<double> MedianRates, IReadOnlyList<double[]> Samples)
+    {
+        /// <summary>Median over rounds of contender <paramref name="a"/>'s rate over <paramref name="b"/>'s in the same round.</summary>
+        public double Ratio(int a, int b) => Median(Samples[a].Zip(Samples[b], (x, y) => x / y));
+
+        public IReadOnlyList<double> MedianRatiosToLast => Samples.Select((_, i) => Ratio(i, Samples.Count - 1)).ToList();
+    }
 
     public static Result Measure(int rounds, int itemsPerCall, int callsPerRound, params Action[] contenders)
     {
@@ -23,10 +28,7 @@ internal static class SideBySide
                 for (var c = 0; c < callsPerRound; c++) contenders[i]();
                 samples[i][round] = itemsPerCall * callsPerRound / watch.Elapsed.TotalSeconds;
             }
-        var last = samples[^1];
-        return new Result(
-            samples.Select(s => Median(s)).ToList(),
-            samples.Select(s => Median(s.Zip(last, (x, y) => x / y))).ToList());
+        return new Result(samples.Select(s => Median(s)).ToList(), samples);
     }
 
     private static double Median(IEnumerable<double> values)
