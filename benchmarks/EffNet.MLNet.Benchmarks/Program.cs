@@ -7,6 +7,7 @@ return command switch
 {
     "graph" => GraphBenchmark.Run(options),
     "featurize" => FeaturizationBenchmark.Run(options),
+    "costs" => CostModelBenchmark.Run(options),
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     _ => Usage(),
@@ -14,6 +15,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|memory|cache [--variant b0] [--batch 8] [--rounds 20]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|costs|memory|cache [--variant b0] [--batch 8] [--rounds 20]");
     return 2;
 }
