@@ -104,6 +104,10 @@ public class BadImageTests
         Assert.Equal(3, strict.Code);
         Assert.Contains("not-an-image.jpg", strict.Err);
         Assert.False(File.Exists(dir.File("strict.zip")));
+        var strictRetrain = CliTests.EffnetWithHome(dir.File("home"), "retrain", "--model", model, "--data", data, "--on-bad-image", "fail", "--quiet");
+        Assert.Equal(3, strictRetrain.Code);
+        Assert.Contains("not-an-image.jpg", strictRetrain.Err);
+        Assert.False(File.Exists(dir.File("model.retrained.zip")));
 
         // The same data without the bad files gives the same model.
         File.Delete(Path.Combine(data, "discs", "not-an-image.jpg"));

@@ -1,5 +1,6 @@
 using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
+using Spectre.Console;
 
 namespace EffNet.MLNet.Cli.Commands;
 
@@ -8,7 +9,9 @@ internal static class BadImages
 {
     public const string Description = "skip: leave unreadable images out and list them in <out>.bad-images.tsv; fail: stop at the first one.";
 
-    public static bool IsValid(string policy) => policy is "skip" or "fail";
+    public static ValidationResult Validate(string policy) => policy is "skip" or "fail"
+        ? ValidationResult.Success()
+        : ValidationResult.Error($"--on-bad-image must be skip or fail, not '{policy}'.");
 
     public static (List<LabeledImage> Good, List<BadImage> Bad) Check(IReadOnlyList<LabeledImage> images, bool fail)
     {

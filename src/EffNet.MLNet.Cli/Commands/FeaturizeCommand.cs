@@ -36,7 +36,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
             if (!b.Successful) return b;
             var data = DataSource.Validate(Data);
             if (!data.Successful) return data;
-            if (!BadImages.IsValid(OnBadImage)) return ValidationResult.Error($"--on-bad-image must be skip or fail, not '{OnBadImage}'.");
+            if (BadImages.Validate(OnBadImage) is { Successful: false } policy) return policy;
             if (string.IsNullOrWhiteSpace(Out) || !(Out.EndsWith(".idv", StringComparison.OrdinalIgnoreCase) || Out.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
                 return ValidationResult.Error("--out must name a .idv or .csv file.");
             return ValidationResult.Success();

@@ -21,6 +21,11 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [Description("Where to save the new model. Default: MODEL.retrained.zip beside the old one, which is never overwritten unless --out names it.")]
         public string? Out { get; init; }
 
+        [CommandOption("--on-bad-image <skip|fail>")]
+        [Description(BadImages.Description)]
+        [DefaultValue("skip")]
+        public string OnBadImage { get; init; } = "skip";
+
         [CommandOption("--force")]
         [Description("Overwrite --out if it exists.")]
         [DefaultValue(false)]
@@ -36,7 +41,12 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
-        public override ValidationResult Validate() => DataSource.Validate(Data);
+        public override ValidationResult Validate()
+        {
+            var data = DataSource.Validate(Data);
+            if (!data.Successful) return data;
+            return BadImages.Validate(OnBadImage);
+        }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -52,7 +62,8 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var backbone = new EfficientNetFeaturizerOptions { Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed };
         var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
         return TrainingRun.Execute(
-            new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity),
+            new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
+                FailOnBadImage: s.OnBadImage == "fail"),
             resolver.ResolveBackbone);
     }
 }

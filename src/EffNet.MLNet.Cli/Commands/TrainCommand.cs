@@ -68,7 +68,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 try { Trainers.Parse(Trainer); }
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
-            if (!BadImages.IsValid(OnBadImage)) return ValidationResult.Error($"--on-bad-image must be skip or fail, not '{OnBadImage}'.");
+            if (BadImages.Validate(OnBadImage) is { Successful: false } policy) return policy;
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
             return ValidationResult.Success();
         }
