@@ -34,11 +34,11 @@ public static class FastImageDecoder
 
         if (codec.EncodedOrigin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default)
         {
-            Crop(decoded, size, destination);
+            Crop(path, decoded, size, destination);
             return;
         }
         using var oriented = Orient(decoded, codec.EncodedOrigin);
-        Crop(oriented, size, destination);
+        Crop(path, oriented, size, destination);
     }
 
     // The smallest of the decoder's k/8 scales (k ≤ 4: only images at least twice the target) that still
@@ -63,14 +63,15 @@ public static class FastImageDecoder
     }
 
     // Resize (cubic) so the image covers size×size, then take the centre square, as IsoCrop does.
-    private static void Crop(SKBitmap image, int size, Span<float> destination)
+    private static void Crop(string path, SKBitmap image, int size, Span<float> destination)
     {
         var scale = Math.Max((float)size / image.Width, (float)size / image.Height);
         var width = Math.Max(size, (int)Math.Round(image.Width * scale));
         var height = Math.Max(size, (int)Math.Round(image.Height * scale));
         using var resized = width == image.Width && height == image.Height
             ? null
-            : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High);
+            : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High)
+              ?? throw new InvalidDataException($"'{path}' could not be resized from {image.Width}×{image.Height} to {width}×{height}.");
         var source = resized ?? image;
         var left = (width - size) / 2;
         var top = (height - size) / 2;
