@@ -62,6 +62,28 @@ public class FeaturizerTests
     }
 
     [Fact]
+    public void Features_are_cached_per_backbone_and_decoder()
+    {
+        var ml = new MLContext(1);
+        var rows = SampleData.Rows().Take(2).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var fast = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(data);
+        var stock = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, options: new EfficientNetFeaturizerOptions { FastDecode = false }).Fit(data);
+        Assert.StartsWith(RandomB0.Value.Identity + ";", fast.FeatureIdentity);
+        Assert.EndsWith("decode=fast-" + Imaging.FastImageDecoder.Version, fast.FeatureIdentity);
+        Assert.NotEqual(fast.FeatureIdentity, stock.FeatureIdentity);
+
+        // Features stored for one decoder are not served to the other.
+        using var dir = new TempDir();
+        var images = rows.Select(r => new Training.LabeledImage(r.ImagePath, r.Label)).ToList();
+        var (_, first) = Training.ImageClassifierTrainer.Featurize(ml, fast, images, new Training.FeatureCache(dir.Path, fast.FeatureIdentity, 1280));
+        var (_, again) = Training.ImageClassifierTrainer.Featurize(ml, fast, images, new Training.FeatureCache(dir.Path, fast.FeatureIdentity, 1280));
+        var (_, other) = Training.ImageClassifierTrainer.Featurize(ml, stock, images, new Training.FeatureCache(dir.Path, stock.FeatureIdentity, 1280));
+        Assert.Equal((0, 2, 0), (first, again, other));
+        Assert.Throws<ArgumentException>(() => Training.ImageClassifierTrainer.Featurize(ml, stock, images, new Training.FeatureCache(dir.Path, fast.FeatureIdentity, 1280)));
+    }
+
+    [Fact]
     public void Fast_decoding_names_the_image_it_cannot_read()
     {
         using var dir = new TempDir();

@@ -56,7 +56,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var ml = new MLContext(0);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: s.ToOptions())
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var cache = new FeatureCache(FeatureCache.DefaultRoot, backbone.Identity, backbone.FeatureDimension);
+        var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
         var watch = Stopwatch.StartNew();
         var (table, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
         var seconds = watch.Elapsed.TotalSeconds;

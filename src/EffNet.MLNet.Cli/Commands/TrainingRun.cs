@@ -33,7 +33,7 @@ internal static class TrainingRun
         var ml = new MLContext(r.Seed);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: r.Backbone)
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var cache = new FeatureCache(FeatureCache.DefaultRoot, backbone.Identity, backbone.FeatureDimension);
+        var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
 
         var (table, hits) = Featurize(ml, featurizer, images, cache, quiet);
         var options = new TrainingOptions

@@ -13,6 +13,12 @@ namespace EffNet.MLNet.Imaging;
 /// </summary>
 public static class FastImageDecoder
 {
+    /// <summary>
+    /// Changes whenever a change to this decoder alters the pixels it produces, so that features
+    /// cached from an earlier version are not served as if they came from this one.
+    /// </summary>
+    public const string Version = "2";
+
     /// <summary>Decode <paramref name="path"/> into <paramref name="destination"/> (3 × size × size floats).</summary>
     /// <exception cref="InvalidDataException">The file is not a decodable image; the message names it.</exception>
     public static void Decode(string path, int size, Span<float> destination, long maxPixels = ImageCheck.DefaultMaxPixels)

@@ -42,6 +42,12 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>The image column.</summary>
     public string InputColumnName { get; }
 
+    /// <summary>
+    /// The backbone's identity plus how this transformer decodes images (the fast decoder and its
+    /// version, or ML.NET's own transforms): everything a feature cache must be keyed by.
+    /// </summary>
+    public string FeatureIdentity => Backbone.Identity + (_fastPath ? $";decode=fast-{Imaging.FastImageDecoder.Version}" : ";decode=mlnet");
+
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize { get; }
 

@@ -21,6 +21,7 @@ public sealed class FeatureCache
     public FeatureCache(string root, string backboneIdentity, int dimension)
     {
         _dimension = dimension;
+        Identity = backboneIdentity;
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(backboneIdentity)))[..16];
         var dir = Path.Combine(root, key);
         Directory.CreateDirectory(dir);
@@ -31,6 +32,9 @@ public sealed class FeatureCache
 
     /// <summary>The default root: <c>EFFNET_HOME/features</c>.</summary>
     public static string DefaultRoot => Path.Combine(Catalog.PretrainedCatalog.CacheDirectoryFromEnvironment(), "features");
+
+    /// <summary>What the stored features were computed by (see <see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/>).</summary>
+    public string Identity { get; }
 
     /// <summary>Vectors held.</summary>
     public int Count => _entries.Count;

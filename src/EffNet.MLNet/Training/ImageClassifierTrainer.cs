@@ -57,6 +57,8 @@ public static class ImageClassifierTrainer
         IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
+        if (cache.Identity != featurizer.FeatureIdentity)
+            throw new ArgumentException($"The feature cache holds features of '{cache.Identity}', not of this featurizer ('{featurizer.FeatureIdentity}'); open it with featurizer.FeatureIdentity.", nameof(cache));
         var hashes = images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
         var vectors = new float[images.Count][];
         var missing = new List<int>();
