@@ -4,8 +4,8 @@ using Spectre.Console.Cli;
 
 namespace EffNet.MLNet.Cli.Commands;
 
-/// <summary>Options shared by the commands that featurize images.</summary>
-internal class BackboneSettings : CommandSettings
+/// <summary>Options shared by the commands that featurize a dataset of images.</summary>
+internal class BackboneSettings : DatasetSettings
 {
     [CommandOption("--variant <VARIANT>")]
     [Description("b0…b7, phi=X or w=W,d=D,r=R.")]
@@ -35,7 +35,7 @@ internal class BackboneSettings : CommandSettings
     {
         if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
         if (BatchSize is < 1 or > 4096) return ValidationResult.Error($"--batch-size must lie in [1, 4096], not {BatchSize}.");
-        return ValidationResult.Success();
+        return base.Validate();
     }
 
     public EfficientNetFeaturizerOptions ToOptions() => new()

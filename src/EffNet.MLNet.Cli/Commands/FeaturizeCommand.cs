@@ -20,11 +20,6 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         [Description("Output: .idv (ML.NET binary, loads with mlContext.Data.LoadFromBinary) or .csv; columns ImagePath, Label, Features.")]
         public string? Out { get; init; }
 
-        [CommandOption("--on-bad-image <skip|fail>")]
-        [Description(BadImages.Description)]
-        [DefaultValue("skip")]
-        public string OnBadImage { get; init; } = "skip";
-
         [CommandOption("--force")]
         [Description("Overwrite --out if it exists.")]
         [DefaultValue(false)]
@@ -36,7 +31,6 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
             if (!b.Successful) return b;
             var data = DataSource.Validate(Data);
             if (!data.Successful) return data;
-            if (BadImages.Validate(OnBadImage) is { Successful: false } policy) return policy;
             if (string.IsNullOrWhiteSpace(Out) || !(Out.EndsWith(".idv", StringComparison.OrdinalIgnoreCase) || Out.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
                 return ValidationResult.Error("--out must name a .idv or .csv file.");
             return ValidationResult.Success();
@@ -47,7 +41,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
     {
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output) && !s.Force) throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
-        var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!), s.OnBadImage == "fail");
+        var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         foreach (var b in bad) Console.Error.WriteLine($"skipped {b.ImagePath}: {b.Reason}");
         if (bad.Count > 0)
             Imaging.ImageCheck.WriteReport(Path.ChangeExtension(output, ".bad-images.tsv"), bad);

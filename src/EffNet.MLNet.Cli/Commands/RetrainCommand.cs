@@ -6,7 +6,7 @@ namespace EffNet.MLNet.Cli.Commands;
 
 internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
 {
-    internal sealed class Settings : CommandSettings
+    internal sealed class Settings : DatasetSettings
     {
         [CommandOption("--model <FILE>")]
         [Description("The model to retrain; its model.json gives the backbone and training settings.")]
@@ -20,11 +20,6 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [CommandOption("--out <FILE>")]
         [Description("Where to save the new model. Default: MODEL.retrained.zip beside the old one, which is never overwritten unless --out names it.")]
         public string? Out { get; init; }
-
-        [CommandOption("--on-bad-image <skip|fail>")]
-        [Description(BadImages.Description)]
-        [DefaultValue("skip")]
-        public string OnBadImage { get; init; } = "skip";
 
         [CommandOption("--force")]
         [Description("Overwrite --out if it exists.")]
@@ -44,8 +39,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         public override ValidationResult Validate()
         {
             var data = DataSource.Validate(Data);
-            if (!data.Successful) return data;
-            return BadImages.Validate(OnBadImage);
+            return data.Successful ? base.Validate() : data;
         }
     }
 
@@ -63,7 +57,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
-                FailOnBadImage: s.OnBadImage == "fail"),
+                FailOnBadImage: s.FailOnBadImage),
             resolver.ResolveBackbone);
     }
 }

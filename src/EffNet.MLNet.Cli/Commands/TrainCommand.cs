@@ -37,11 +37,6 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("With auto: try no further trainer once this many seconds are spent.")]
         public double? TimeBudget { get; init; }
 
-        [CommandOption("--on-bad-image <skip|fail>")]
-        [Description(BadImages.Description)]
-        [DefaultValue("skip")]
-        public string OnBadImage { get; init; } = "skip";
-
         [CommandOption("--force")]
         [Description("Overwrite --out (and its model.json) if they exist.")]
         [DefaultValue(false)]
@@ -68,7 +63,6 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 try { Trainers.Parse(Trainer); }
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
-            if (BadImages.Validate(OnBadImage) is { Successful: false } policy) return policy;
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
             return ValidationResult.Success();
         }
@@ -80,7 +74,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         ModelFiles.RefuseOverwrite(output, s.Force);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
-                FailOnBadImage: s.OnBadImage == "fail"),
+                FailOnBadImage: s.FailOnBadImage),
             s.ResolveBackbone);
     }
 
