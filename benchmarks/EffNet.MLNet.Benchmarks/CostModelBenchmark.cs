@@ -24,9 +24,7 @@ internal static class CostModelBenchmark
             var paths = SyntheticPhotos.Make(w, h, n);
             var size = session.InputHeight;
             var one = new float[session.ImageSize];
-            var tensors = new float[n * session.ImageSize];
-            for (var i = 0; i < n; i++) FastImageDecoder.Decode(paths[i], size, tensors.AsSpan(i * session.ImageSize, session.ImageSize));
-            var output = new float[args.Batch * session.FeatureDimension];
+            var tensors = new ReadyTensors(session, paths, args.Batch);
             var data = ml.Data.LoadFromEnumerable(paths.Select(p => new FeaturizationBenchmark.PathRow { ImagePath = p }).ToList());
             var stock = ml.Transforms.ExtractEfficientNetFeatures(backbone).Fit(data).StockEquivalent;
 
@@ -34,7 +32,7 @@ internal static class CostModelBenchmark
                 () => { foreach (var p in paths) DecodeAtScale(p, 1f); },
                 () => { foreach (var p in paths) FastImageDecoder.Decode(p, size, one); },
                 () => { foreach (var p in paths) DecodeAtScale(p, 0.125f); },
-                () => { for (var done = 0; done < n; done += args.Batch) session.Run(tensors.AsMemory(done * session.ImageSize), Math.Min(args.Batch, n - done), output); },
+                tensors.RunAll,
                 () => FeaturizationBenchmark.Drain(stock.Transform(data)));
             var ms = result.MedianRates.Select(r => 1000 / r).ToList();
             var inferCoreMs = ms[3] * cores;

@@ -29,17 +29,14 @@ internal static class FeaturizationBenchmark
             var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: new EfficientNetFeaturizerOptions { BatchSize = args.Batch }).Fit(data);
             var images = paths.Select(p => new LabeledImage(p, "")).ToList();
             using var session = new FeatureSession(backbone.ToBytes());
-            // (d) runs on these very images, decoded beforehand, so its inputs are real pixels too.
-            var tensors = new float[n * session.ImageSize];
-            for (var i = 0; i < n; i++) EffNet.MLNet.Imaging.FastImageDecoder.Decode(paths[i], session.InputHeight, tensors.AsSpan(i * session.ImageSize, session.ImageSize));
-            var output = new float[args.Batch * session.FeatureDimension];
+            var tensors = new ReadyTensors(session, paths, args.Batch);
 
             var rounds = Math.Max(3, args.Rounds / 3);
             var result = SideBySide.Measure(rounds, n, 1,
                 () => Drain(featurizer.StockEquivalent.Transform(data)),
                 () => Drain(featurizer.Transform(data)),
                 () => ImageClassifierTrainer.Featurize(ml, featurizer, images),
-                () => { for (var done = 0; done < n; done += args.Batch) session.Run(tensors.AsMemory(done * session.ImageSize), Math.Min(args.Batch, n - done), output); });
+                tensors.RunAll);
             var r = result.MedianRates;
             Console.WriteLine($"{w}x{h} JPEGs, {n} images, {rounds} interleaved rounds (medians):");
             Console.WriteLine($"  (a) stock ML.NET chain        {r[0],7:F1} images/s");

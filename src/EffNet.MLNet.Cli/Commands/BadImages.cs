@@ -9,6 +9,9 @@ internal static class BadImages
 {
     public const string Description = "skip: leave unreadable images out and list them in <out>.bad-images.tsv; fail: stop at the first one.";
 
+    /// <summary>Where the list of left-out images goes: <c>&lt;out&gt;.bad-images.tsv</c> beside the output.</summary>
+    public static string ReportPath(string output) => Path.ChangeExtension(output, ".bad-images.tsv");
+
     public static ValidationResult Validate(string policy) => policy is "skip" or "fail"
         ? ValidationResult.Success()
         : ValidationResult.Error($"--on-bad-image must be skip or fail, not '{policy}'.");

@@ -44,7 +44,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         foreach (var b in bad) Console.Error.WriteLine($"skipped {b.ImagePath}: {b.Reason}");
         if (bad.Count > 0)
-            Imaging.ImageCheck.WriteReport(Path.ChangeExtension(output, ".bad-images.tsv"), bad);
+            Imaging.ImageCheck.WriteReport(BadImages.ReportPath(output), bad);
 
         var backbone = s.ResolveBackbone(quiet: false);
         var ml = new MLContext(0);

@@ -18,7 +18,7 @@ internal static class TrainingRun
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
         var (images, bad) = BadImages.Check(ImageDataset.Load(r.Data), r.FailOnBadImage);
-        var badReport = Path.Combine(Path.GetDirectoryName(r.Output)!, Path.GetFileNameWithoutExtension(r.Output) + ".bad-images.tsv");
+        var badReport = BadImages.ReportPath(r.Output);
         if (bad.Count > 0)
         {
             Imaging.ImageCheck.WriteReport(badReport, bad);
