@@ -34,9 +34,6 @@ public class ImageCorpusTests
 
     [Theory]
     [InlineData("upright.png")]
-    [InlineData("exif-3.jpg")]
-    [InlineData("exif-6.jpg")]
-    [InlineData("exif-8.jpg")]
     [InlineData("animated.gif")]
     [InlineData("photo.webp")]
     [InlineData("café crème 写真.jpg")]
@@ -47,6 +44,19 @@ public class ImageCorpusTests
         AssertColour(At(p, Size - 10, 10), (0, 255, 0), name + " top-right");
         AssertColour(At(p, 10, Size - 10), (0, 0, 255), name + " bottom-left");
         AssertColour(At(p, Size - 10, Size - 10), (255, 255, 255), name + " bottom-right");
+    }
+
+    // EXIF orientation is ignored, as ML.NET's LoadImages (what the saved model runs), PIL and
+    // torchvision ignore it: the stored pixels come out as stored, so training sees what serving sees.
+    [Theory]
+    [InlineData("exif-3.jpg", 255, 255, 255, 0, 0, 255)]   // stored rotated 180°: white top-left, blue top-right
+    [InlineData("exif-6.jpg", 0, 255, 0, 255, 255, 255)]   // stored rotated 90° anticlockwise: green, white
+    [InlineData("exif-8.jpg", 0, 0, 255, 255, 0, 0)]       // stored rotated 90° clockwise: blue, red
+    public void Exif_orientation_is_ignored(string name, int tlR, int tlG, int tlB, int trR, int trG, int trB)
+    {
+        var p = Decode(name);
+        AssertColour(At(p, 10, 10), (tlR, tlG, tlB), name + " top-left");
+        AssertColour(At(p, Size - 10, 10), (trR, trG, trB), name + " top-right");
     }
 
     [Fact]

@@ -7,9 +7,10 @@ namespace EffNet.MLNet.Imaging;
 /// the shorter side fills <c>size</c> and centre-cropped to a <c>size</c>×<c>size</c> square (what
 /// ML.NET's ResizeImages with IsoCrop does), with a cubic filter. JPEGs at least twice the target
 /// are decoded at ⅛, ¼, ⅜ or ½ scale inside the decoder (DCT scaling: a 1600×1200 photo for a
-/// 256 target is decoded at 400×300), which skips most of the work on large photos. EXIF
-/// orientation is applied; transparency is composited over black (premultiplied), as ML.NET's own
-/// image loading does.
+/// 256 target is decoded at 400×300), which skips most of the work on large photos.
+/// The pixels are those ML.NET's <c>LoadImages</c> and <c>MLImage</c> give, so training and the
+/// saved model see the same image: EXIF orientation is ignored (the stored pixels are used, as in
+/// ML.NET, PIL's <c>Image.open</c> and torchvision), and transparency is composited over black.
 /// </summary>
 public static class FastImageDecoder
 {
@@ -17,7 +18,7 @@ public static class FastImageDecoder
     /// Changes whenever a change to this decoder alters the pixels it produces, so that features
     /// cached from an earlier version are not served as if they came from this one.
     /// </summary>
-    public const string Version = "2";
+    public const string Version = "3";
 
     /// <summary>Decode <paramref name="path"/> into <paramref name="destination"/> (3 × size × size floats).</summary>
     /// <exception cref="InvalidDataException">The file is not a decodable image; the message names it.</exception>
@@ -38,13 +39,7 @@ public static class FastImageDecoder
         if (status is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
             throw new InvalidDataException($"'{path}' could not be decoded ({status}).");
 
-        if (codec.EncodedOrigin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default)
-        {
-            Crop(path, decoded, size, destination);
-            return;
-        }
-        using var oriented = Orient(decoded, codec.EncodedOrigin);
-        Crop(path, oriented, size, destination);
+        Crop(path, decoded, size, destination);
     }
 
     // The smallest of the decoder's k/8 scales (k ≤ 4: only images at least twice the target) that still
@@ -97,33 +92,5 @@ public static class FastImageDecoder
                 blue[at] = row[4 * x + 2];
             }
         }
-    }
-
-    // EXIF orientation 2…8, as a pixel mapping from the displayed image back to the stored one.
-    private static SKBitmap Orient(SKBitmap source, SKEncodedOrigin origin)
-    {
-        var (w, h) = (source.Width, source.Height);
-        var swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
-        var (dw, dh) = swap ? (h, w) : (w, h);
-        var result = new SKBitmap(new SKImageInfo(dw, dh, SKColorType.Rgba8888, SKAlphaType.Premul));
-        var from = source.GetPixelSpan();
-        var to = new byte[result.RowBytes * dh];
-        for (var y = 0; y < dh; y++)
-            for (var x = 0; x < dw; x++)
-            {
-                var (sx, sy) = origin switch
-                {
-                    SKEncodedOrigin.TopRight => (w - 1 - x, y),
-                    SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y),
-                    SKEncodedOrigin.BottomLeft => (x, h - 1 - y),
-                    SKEncodedOrigin.LeftTop => (y, x),
-                    SKEncodedOrigin.RightTop => (y, h - 1 - x),
-                    SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x),
-                    _ => (w - 1 - y, x), // LeftBottom
-                };
-                from.Slice(sy * source.RowBytes + sx * 4, 4).CopyTo(to.AsSpan(y * result.RowBytes + x * 4, 4));
-            }
-        System.Runtime.InteropServices.Marshal.Copy(to, 0, result.GetPixels(), to.Length);
-        return result;
     }
 }

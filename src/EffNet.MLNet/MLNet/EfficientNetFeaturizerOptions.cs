@@ -46,9 +46,10 @@ public sealed record EfficientNetFeaturizerOptions
 
     /// <summary>
     /// For image-path columns, decode with the library's fast decoder (reduced-scale JPEG decoding,
-    /// EXIF orientation, decoding overlapped with inference) rather than ML.NET's image transforms.
-    /// Features agree with the saved model's (which uses ML.NET's transforms) to a cosine
-    /// similarity above 0.995; turn off for bit-for-bit agreement. Default: on.
+    /// decoding overlapped with inference) rather than ML.NET's image transforms. It reads the same
+    /// pixels as the saved model's <c>LoadImages</c> (EXIF orientation ignored, transparency over
+    /// black), and features agree with the saved model's to a cosine similarity of at least 0.999 on
+    /// every image of the odd-image corpus (tested); turn off for bit-for-bit agreement. Default: on.
     /// </summary>
     public bool FastDecode { get; init; } = true;
 
