@@ -16,6 +16,7 @@ internal static class ErrorReporter
             Catalog.WeightsUnavailableException w => (ExitCodes.MissingWeights, w.Message),
             CheckpointFormatException c => (ExitCodes.BadData, c.Message),
             InvalidDataException d => (ExitCodes.BadData, d.Message),
+            Imaging.BadImageException b => (ExitCodes.BadData, b.Message),
             _ => (ExitCodes.Unexpected, ex.ToString()),
         };
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
