@@ -3,9 +3,10 @@ namespace EffNet.MLNet.Imaging;
 /// <summary>
 /// An image that cannot be used: not an image, damaged, truncated, too large. The one exception
 /// type every entry point throws for bad image input, so a web app can map it to a 400 response.
-/// (<see cref="InvalidDataException"/> is sealed, so this derives from <see cref="Exception"/>.)
+/// It derives from <see cref="IOException"/> because <see cref="InvalidDataException"/> is sealed:
+/// reading the input failed, as for any other unreadable data.
 /// </summary>
-public sealed class BadImageException : Exception
+public sealed class BadImageException : IOException
 {
     /// <summary>An image named <paramref name="inputName"/> is unusable for <paramref name="reason"/>.</summary>
     /// <param name="inputName">The caller's name for the input: a file path, an upload's file name.</param>

@@ -1,157 +1,275 @@
-using System.Collections.Concurrent;
+using EffNet.MLNet.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace EffNet.MLNet;
 
+/// <summary>A class name and its score.</summary>
+/// <param name="Label">The class.</param>
+/// <param name="Score">Its score (the model's <c>Score</c> entry).</param>
+public sealed record LabelScore(string Label, float Score);
+
 /// <summary>A prediction of an image classifier: the label and one score per class.</summary>
 /// <param name="PredictedLabel">The most likely label (empty when <paramref name="Error"/> is set).</param>
 /// <param name="Score">Scores in the order of <see cref="PooledPredictor.Labels"/> (empty when <paramref name="Error"/> is set).</param>
 /// <param name="Error">Why this image could not be classified (batch predictions only); null on success.</param>
-public sealed record ImagePrediction(string PredictedLabel, float[] Score, string? Error = null);
+public sealed record ImagePrediction(string PredictedLabel, float[] Score, string? Error = null)
+{
+    /// <summary>Every class with its score, highest first (empty when the model records no class names).</summary>
+    public IReadOnlyList<LabelScore> Scores { get; init; } = [];
+}
+
+/// <summary>Options of <see cref="PooledPredictor"/>.</summary>
+public sealed record PooledPredictorOptions
+{
+    /// <summary>The ML.NET context models are loaded under (its log receives load messages). Default: a new one with seed 0.</summary>
+    public MLContext? Context { get; init; }
+
+    /// <summary>Prediction engines kept for reuse; more are made when more callers arrive at once. Default: one per core.</summary>
+    public int? MaxRetainedEngines { get; init; }
+
+    /// <summary>Load the model again when its file changes on disk; requests under way finish on the old one. Default: on.</summary>
+    public bool WatchForChanges { get; init; } = true;
+
+    /// <summary>Classify truncated images from the rows they have instead of refusing them. Default: off.</summary>
+    public bool AcceptTruncatedImages { get; init; }
+
+    /// <summary>Largest declared width × height accepted; larger images are refused from their header. Default: about 180 megapixels.</summary>
+    public long MaxPixels { get; init; } = ImageCheck.DefaultMaxPixels;
+}
 
 /// <summary>
-/// Thread-safe predictions from a saved image-classifier <c>.zip</c> (input column
-/// <c>ImagePath</c>, outputs <c>PredictedLabel</c> and <c>Score</c>). ML.NET's
-/// <c>PredictionEngine</c> is not thread-safe; this keeps a pool of engines, each over its own
-/// copy of the model (engines of one model share one ONNX Runtime session, and concurrent runs
-/// on it crashed the process under test), at most one per core; further callers wait for a free
-/// engine. One instance serves a whole web app — register it as a singleton.
+/// Thread-safe predictions from a saved image-classifier <c>.zip</c> — from a file path, encoded
+/// bytes, a stream or an <see cref="MLImage"/>, with no temporary file. The model is loaded once
+/// and shared by a pool of prediction engines (ML.NET's <c>PredictionEngine</c> is not
+/// thread-safe; ONNX Runtime's session is), so memory does not grow with the number of callers.
+/// When the file changes the model is loaded again and swapped in; requests under way finish on
+/// the model they started with. Bad images throw <see cref="BadImageException"/> naming the input
+/// and the reason. One instance serves a whole web app: register it as a singleton, or use
+/// <c>AddImageClassifier</c> from <c>EffNet.MLNet.AspNetCore</c>.
 /// </summary>
-/// <example>
-/// <code>
-/// builder.Services.AddSingleton(_ => new PooledPredictor("model.zip"));
-/// app.MapPost("/classify", async (HttpRequest request, PooledPredictor predictor) =>
-/// {
-///     using var body = new MemoryStream();
-///     await request.Body.CopyToAsync(body);
-///     return predictor.Predict(body.ToArray());
-/// });
-/// </code>
-/// </example>
+/// <remarks>
+/// Works with models whose first step loads images from a path column (what <c>effnet train</c> and
+/// the estimator save) and with models that take an <see cref="MLImage"/> column; steps that need
+/// the label column (a <c>MapValueToKey</c> fitted in training) are left out, as prediction never
+/// has a label.
+/// </remarks>
 public sealed class PooledPredictor : IDisposable
 {
-    private readonly MLContext _ml = new(seed: 0);
-    private readonly string _modelPath;
-    private readonly byte[] _modelBytes;
-    private readonly ITransformer _model;
-    private readonly ConcurrentBag<PredictionEngine<Input, Output>> _engines = [];
-    private readonly SemaphoreSlim _slots;
+    private const int BatchChunk = 64;
+    private readonly PooledPredictorOptions _options;
+    private readonly MLContext _ml;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly Timer? _debounce;
+    private readonly object _reloadLock = new();
+    private ModelGeneration _current;
+    private int _reloadRetries;
+    private bool _disposed;
 
-    /// <summary>Load <paramref name="modelPath"/>; serve at most <paramref name="maxEngines"/> predictions at once (default: one per core).</summary>
+    /// <summary>Load <paramref name="modelPath"/>; keep at most <paramref name="maxEngines"/> engines between calls (default: one per core).</summary>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a readable ML.NET model.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable ML.NET image classifier.</exception>
     public PooledPredictor(string modelPath, int? maxEngines = null)
+        : this(modelPath, new PooledPredictorOptions { MaxRetainedEngines = maxEngines })
     {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"The model '{modelPath}' does not exist.", modelPath);
-        _modelPath = modelPath;
-        _modelBytes = File.ReadAllBytes(modelPath);
-        _model = LoadCopy();
-        _slots = new SemaphoreSlim(Math.Max(1, maxEngines ?? Environment.ProcessorCount));
-        var schema = _model.GetOutputSchema(_ml.Data.LoadFromEnumerable(Array.Empty<Input>()).Schema);
-        Labels = SlotNames(schema);
     }
 
+    /// <summary>Load <paramref name="modelPath"/> with <paramref name="options"/>.</summary>
+    /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable ML.NET image classifier.</exception>
+    public PooledPredictor(string modelPath, PooledPredictorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(modelPath);
+        ArgumentNullException.ThrowIfNull(options);
+        ModelPath = Path.GetFullPath(modelPath);
+        if (!File.Exists(ModelPath)) throw new FileNotFoundException($"The model '{modelPath}' does not exist.", modelPath);
+        _options = options;
+        _ml = options.Context ?? new MLContext(seed: 0);
+        _current = Load();
+        if (options.WatchForChanges)
+        {
+            _debounce = new Timer(_ => TryReload(), null, Timeout.Infinite, Timeout.Infinite);
+            _watcher = new FileSystemWatcher(Path.GetDirectoryName(ModelPath)!, Path.GetFileName(ModelPath))
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+            };
+            FileSystemEventHandler changed = (_, _) => ScheduleReload();
+            _watcher.Changed += changed;
+            _watcher.Created += changed;
+            _watcher.Renamed += (_, _) => ScheduleReload();
+            _watcher.EnableRaisingEvents = true;
+        }
+    }
+
+    /// <summary>The model file (full path).</summary>
+    public string ModelPath { get; }
+
     /// <summary>Class names in the order of <see cref="ImagePrediction.Score"/> (empty if the model does not record them).</summary>
-    public IReadOnlyList<string> Labels { get; }
+    public IReadOnlyList<string> Labels => Volatile.Read(ref _current).Labels;
+
+    /// <summary>How many times a changed model file has been loaded and swapped in.</summary>
+    public int ReloadCount { get; private set; }
+
+    /// <summary>Why the last attempt to load a changed model file failed (the previous model stays in use); null after a success.</summary>
+    public string? LastReloadError { get; private set; }
 
     /// <summary>Classify the image file at <paramref name="imagePath"/>.</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a readable image; the message says why.</exception>
+    /// <exception cref="BadImageException">The file is missing or not a usable image; the message names it and says why.</exception>
     public ImagePrediction Predict(string imagePath)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        if (!File.Exists(imagePath) && !Directory.Exists(imagePath)) throw new FileNotFoundException($"The image '{imagePath}' does not exist.", imagePath);
-        if (Imaging.ImageCheck.Problem(imagePath) is { } problem) throw new InvalidDataException($"'{imagePath}' {problem}.");
-        _slots.Wait();
-        PredictionEngine<Input, Output>? engine = null;
-        try
-        {
-            engine = _engines.TryTake(out var e) ? e : _ml.Model.CreatePredictionEngine<Input, Output>(LoadCopy());
-            var output = engine.Predict(new Input { ImagePath = imagePath });
-            return new ImagePrediction(output.PredictedLabel, output.Score);
-        }
-        finally
-        {
-            if (engine is not null) _engines.Add(engine);
-            _slots.Release();
-        }
+        using var image = EncodedImage.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages);
+        return Predict(image);
     }
 
-    /// <summary>Classify encoded image bytes (JPEG, PNG, …).</summary>
-    public ImagePrediction Predict(byte[] image)
+    /// <summary>Classify encoded image bytes (JPEG, PNG, WebP, GIF, BMP); <paramref name="name"/> names them in errors (an upload's file name).</summary>
+    /// <exception cref="BadImageException">The bytes are not a usable image.</exception>
+    public ImagePrediction Predict(byte[] image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        // The saved model starts from a path (the portable ML.NET contract), so bytes pass through a private temp file.
-        var path = Path.Combine(Path.GetTempPath(), "effnet-predict-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllBytes(path, image);
-        try { return Predict(path); }
-        finally { File.Delete(path); }
+        using var decoded = EncodedImage.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        return Predict(decoded);
     }
 
-    /// <summary>Classify an encoded image read from <paramref name="image"/>.</summary>
-    public ImagePrediction Predict(Stream image)
+    /// <summary>Classify an encoded image read from <paramref name="image"/>; <paramref name="name"/> names it in errors.</summary>
+    /// <exception cref="BadImageException">The stream's content is not a usable image.</exception>
+    public ImagePrediction Predict(Stream image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var buffer = new MemoryStream();
-        image.CopyTo(buffer);
-        return Predict(buffer.ToArray());
+        using var decoded = EncodedImage.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        return Predict(decoded);
+    }
+
+    /// <summary>Classify a decoded image (the caller keeps ownership of it).</summary>
+    public ImagePrediction Predict(MLImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var generation = Lease();
+        try { return ToPrediction(generation.Predict(image), generation.Labels); }
+        finally { generation.Return(); }
     }
 
     /// <summary>
-    /// Classify many image files in one pass over the model (faster than one call each). An image
-    /// that cannot be read gets a result with <see cref="ImagePrediction.Error"/> set; the others
-    /// are classified as usual.
+    /// Classify many image files in passes over the model (faster than one call each). An image
+    /// that cannot be used — missing, not an image, truncated, a corrupt body — gets a result with
+    /// <see cref="ImagePrediction.Error"/> set; the others are classified as usual.
     /// </summary>
     public IReadOnlyList<ImagePrediction> PredictBatch(IEnumerable<string> imagePaths)
     {
-        var paths = imagePaths.ToList();
-        var problems = paths.Select(p => Imaging.ImageCheck.Problem(p)).ToList();
-        var good = paths.Where((_, i) => problems[i] is null).Select(p => new Input { ImagePath = p }).ToList();
-        List<Output> outputs;
-        lock (_model)
-            outputs = _ml.Data.CreateEnumerable<Output>(_model.Transform(_ml.Data.LoadFromEnumerable(good)), reuseRowObject: false).ToList();
-        var next = 0;
-        return paths.Select((p, i) => problems[i] is { } problem
-            ? new ImagePrediction("", [], $"'{p}' {problem}.")
-            : new ImagePrediction(outputs[next].PredictedLabel, outputs[next++].Score)).ToList();
+        ArgumentNullException.ThrowIfNull(imagePaths);
+        var results = new List<ImagePrediction>();
+        var generation = Lease();
+        try
+        {
+            foreach (var chunk in imagePaths.Chunk(BatchChunk))
+                results.AddRange(PredictChunk(generation, chunk));
+        }
+        finally { generation.Return(); }
+        return results;
+    }
+
+    /// <summary>Load the model file again now if it changed since it was loaded.</summary>
+    /// <returns>Whether a new model was swapped in.</returns>
+    /// <exception cref="InvalidDataException">The changed file is not a readable model; the previous model stays in use.</exception>
+    public bool Reload()
+    {
+        lock (_reloadLock)
+        {
+            if (_disposed) return false;
+            var current = Volatile.Read(ref _current);
+            var file = new FileInfo(ModelPath);
+            if (!file.Exists || (file.LastWriteTimeUtc == current.FileTimeUtc && file.Length == current.FileLength)) return false;
+            var fresh = Load();
+            Interlocked.Exchange(ref _current, fresh).Retire();
+            ReloadCount++;
+            LastReloadError = null;
+            return true;
+        }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        while (_engines.TryTake(out var engine)) engine.Dispose();
-        _slots.Dispose();
+        lock (_reloadLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        _watcher?.Dispose();
+        _debounce?.Dispose();
+        Volatile.Read(ref _current).Retire();
     }
 
-    private ITransformer LoadCopy()
+    private List<ImagePrediction> PredictChunk(ModelGeneration generation, string[] paths)
     {
-        using var stream = new MemoryStream(_modelBytes, writable: false);
-        return SavedModel.Load(_ml, stream, _modelPath);
+        var images = new MLImage?[paths.Length];
+        var errors = new string?[paths.Length];
+        try
+        {
+            for (var i = 0; i < paths.Length; i++)
+            {
+                try { images[i] = EncodedImage.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages); }
+                catch (BadImageException ex) { errors[i] = ex.Message; }
+            }
+            var scored = generation.PredictMany(images.OfType<MLImage>().ToList());
+            var next = 0;
+            return paths.Select((_, i) => errors[i] is { } error
+                ? new ImagePrediction("", [], error)
+                : ToPrediction(scored[next++], generation.Labels)).ToList();
+        }
+        finally
+        {
+            foreach (var image in images) image?.Dispose();
+        }
     }
 
-    private static IReadOnlyList<string> SlotNames(DataViewSchema schema)
+    private static ImagePrediction ToPrediction(ModelGeneration.ScoreRow row, IReadOnlyList<string> labels) =>
+        new(row.PredictedLabel, row.Score)
+        {
+            Scores = labels.Count == row.Score.Length
+                ? labels.Select((label, i) => new LabelScore(label, row.Score[i])).OrderByDescending(s => s.Score).ToList()
+                : [],
+        };
+
+    private ModelGeneration Lease()
     {
-        if (schema.GetColumnOrNull("Score") is not { } score || !score.HasSlotNames()) return [];
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        score.GetSlotNames(ref names);
-        return names.DenseValues().Select(n => n.ToString()).ToList();
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var generation = Volatile.Read(ref _current);
+            if (generation.TryLease()) return generation;
+        }
     }
 
-    /// <summary>Model input row.</summary>
-    public sealed class Input
+    private ModelGeneration Load()
     {
-        /// <summary>Path of the image file.</summary>
-        public string ImagePath { get; set; } = "";
+        var file = new FileInfo(ModelPath);
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(ModelPath); }
+        catch (FileNotFoundException) { throw new FileNotFoundException($"The model '{ModelPath}' does not exist.", ModelPath); }
+        return new ModelGeneration(_ml, bytes, ModelPath, file.LastWriteTimeUtc, _options.MaxRetainedEngines ?? Environment.ProcessorCount);
     }
 
-    /// <summary>Model output row.</summary>
-    public sealed class Output
+    private void ScheduleReload()
     {
-        /// <summary>The most likely label.</summary>
-        public string PredictedLabel { get; set; } = "";
+        Volatile.Write(ref _reloadRetries, 0);
+        try { _debounce?.Change(250, Timeout.Infinite); }
+        catch (ObjectDisposedException) { }
+    }
 
-        /// <summary>One score per class.</summary>
-        public float[] Score { get; set; } = [];
+    // A file being written is often unreadable for a moment: keep the current model, try again a few
+    // times, and again on the next change event (a writer that renames a finished file into place raises one).
+    private void TryReload()
+    {
+        try { Reload(); }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            LastReloadError = ex.Message;
+            if (Interlocked.Increment(ref _reloadRetries) <= 3)
+            {
+                try { _debounce?.Change(1000, Timeout.Infinite); }
+                catch (ObjectDisposedException) { }
+            }
+        }
     }
 }

@@ -17,11 +17,15 @@ public static class SavedModel
     }
 
     /// <summary>Load a model from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
-    internal static ITransformer Load(MLContext ml, Stream stream, string path)
+    internal static ITransformer Load(MLContext ml, Stream stream, string path) => LoadWithSchema(ml, stream, path).Model;
+
+    /// <summary>Load a model and the input schema it was saved with.</summary>
+    internal static (ITransformer Model, DataViewSchema Input) LoadWithSchema(MLContext ml, Stream stream, string path)
     {
         try
         {
-            return ml.Model.Load(stream, out _);
+            var model = ml.Model.Load(stream, out var input);
+            return (model, input);
         }
         catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FormatException or IOException or ArgumentException)
         {
