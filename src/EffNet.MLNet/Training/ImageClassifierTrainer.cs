@@ -30,7 +30,7 @@ public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics
 /// <param name="Labels">Class names, in the order of the <c>Score</c> vector.</param>
 /// <param name="Validation">Metrics of the chosen trainer on the held-out split (refitted on all data afterwards).</param>
 /// <param name="Leaderboard">Every trainer tried.</param>
-/// <param name="SavedModelOnValidation">The saved (refitted) model on the same validation images, which it has seen: what <c>effnet evaluate</c> reproduces.</param>
+/// <param name="SavedModelOnValidation">The saved (refitted) model, run as saved (stock ML.NET decoding), on the same validation images, which it has seen: what <c>effnet evaluate</c> on them reproduces exactly.</param>
 /// <param name="ValidationImages">The held-out images.</param>
 /// <param name="TrainCount">Rows trained on during selection.</param>
 public sealed record TrainingResult(
@@ -139,9 +139,10 @@ public static class ImageClassifierTrainer
         var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
         var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
         var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
-        var seen = ClassificationMetrics.From(ml.MulticlassClassification.Evaluate(final.Transform(keys.Transform(validationView))), labels);
-        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen,
-            validation.Select(i => table.Images[i]).ToList(), train.Length);
+        // The saved model itself, stock decoding included, on the held-out images: what evaluate computes.
+        var validationImages = validation.Select(i => table.Images[i]).ToList();
+        var seen = ModelEvaluator.Evaluate(ml, model, labels, validationImages);
+        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length);
     }
 
     /// <summary>The input schema of a trained model: one <c>ImagePath</c> text column.</summary>
