@@ -145,6 +145,9 @@ public static class ImageClassifierTrainer
         return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length);
     }
 
+    /// <summary>An empty view of the trained model's input (one <c>ImagePath</c> column), to fit a featurizer on.</summary>
+    public static IDataView EmptyInput(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
+
     /// <summary>The input schema of a trained model: one <c>ImagePath</c> text column.</summary>
     public static DataViewSchema InputSchema(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()).Schema;
 
