@@ -50,9 +50,9 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var ml = new MLContext(0);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: s.ToOptions())
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
+        using var cache = TrainingRun.OpenCache(featurizer);
         var watch = Stopwatch.StartNew();
-        var (table, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
+        var (table, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, null, cancellationToken);
         var seconds = watch.Elapsed.TotalSeconds;
 
         var temp = output + ".tmp";

@@ -48,13 +48,23 @@ public sealed record TrainingResult(
 /// </summary>
 public static class ImageClassifierTrainer
 {
+    // Features reach the cache in batches of this many images, so a run stopped part-way keeps most of its work.
+    private const int CacheBatch = 32;
+
     /// <summary>
     /// Features for every image, taking those already in <paramref name="cache"/> and running only
-    /// the others through the featurizer (then adding them to the cache).
+    /// the others through the featurizer, adding them to the cache as they come.
     /// </summary>
+    /// <param name="ml">The context.</param>
+    /// <param name="featurizer">Computes missing features; its <see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/> must be the cache's.</param>
+    /// <param name="images">The images, in the order of the table.</param>
+    /// <param name="cache">Features already computed.</param>
+    /// <param name="progress">Told how many images have features so far.</param>
+    /// <param name="cancellationToken">Stops between images; features computed until then stay in the cache.</param>
     /// <returns>The table, and how many images came from the cache.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static (FeatureTable Table, int CacheHits) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
-        IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null)
+        IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cache);
         if (cache.Identity != featurizer.FeatureIdentity)
@@ -68,43 +78,74 @@ public static class ImageClassifierTrainer
         progress?.Report(hits);
         if (missing.Count > 0)
         {
-            var fresh = Featurize(ml, featurizer, missing.Select(i => images[i]).ToList(),
-                progress is null ? null : new Offset(progress, hits));
-            for (var k = 0; k < missing.Count; k++) vectors[missing[k]] = fresh.Features[k];
-            cache.AddRange(missing.Select((i, k) => (hashes[i], fresh.Features[k])));
+            var pending = new List<(string, float[])>(CacheBatch);
+            var computed = 0;
+            try
+            {
+                foreach (var features in FeatureStream(ml, featurizer, missing.Select(i => images[i]).ToList(), cancellationToken))
+                {
+                    var i = missing[computed++];
+                    vectors[i] = features;
+                    pending.Add((hashes[i], features));
+                    if (pending.Count == CacheBatch)
+                    {
+                        cache.AddRange(pending);
+                        pending.Clear();
+                    }
+                    progress?.Report(hits + computed);
+                }
+            }
+            finally
+            {
+                // Whatever was computed is right even when the run stops (cancelled, or a bad image under "fail").
+                cache.AddRange(pending);
+            }
         }
         return (new FeatureTable(images, vectors, featurizer.Backbone.FeatureDimension), hits);
     }
 
-    private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>
+    /// <summary>Run every image through the featurizer once.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
-        public void Report(int value) => inner.Report(offset + value);
+        var features = new List<float[]>(images.Count);
+        foreach (var vector in FeatureStream(ml, featurizer, images, cancellationToken))
+        {
+            features.Add(vector);
+            progress?.Report(features.Count);
+        }
+        return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);
     }
 
-    /// <summary>Run every image through the featurizer once.</summary>
-    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null)
+    private static IEnumerable<float[]> FeatureStream(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(featurizer);
         var input = ml.Data.LoadFromEnumerable(images.Select(i => new PathRow { ImagePath = i.ImagePath }));
         var output = featurizer.Transform(input);
-        var features = new List<float[]>(images.Count);
-        using (var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]))
+        using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
+        var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
+        VBuffer<float> buffer = default;
+        cancellationToken.ThrowIfCancellationRequested();
+        while (cursor.MoveNext())
         {
-            var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
-            VBuffer<float> buffer = default;
-            while (cursor.MoveNext())
-            {
-                getter(ref buffer);
-                features.Add(buffer.DenseValues().ToArray());
-                progress?.Report(features.Count);
-            }
+            getter(ref buffer);
+            yield return buffer.DenseValues().ToArray();
+            cancellationToken.ThrowIfCancellationRequested();
         }
-        return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);
     }
 
     /// <summary>Select (or use) a trainer on a stratified split, then refit it on all rows.</summary>
-    public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options)
+    /// <param name="ml">The context.</param>
+    /// <param name="featurizer">The featurizer the table came from; the model starts with its stock chain.</param>
+    /// <param name="table">Features and labels.</param>
+    /// <param name="options">Trainer choice, split and seed.</param>
+    /// <param name="cancellationToken">Checked between trainers (ML.NET's trainers themselves cannot be stopped).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(table);
@@ -122,6 +163,7 @@ public static class ImageClassifierTrainer
         var clock = Stopwatch.StartNew();
         foreach (var kind in candidates)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (board.Count > 0 && options.TimeBudget is { } budget && clock.Elapsed > budget)
             {
                 board.Add(new LeaderboardEntry(kind, null, TimeSpan.Zero, "time budget spent"));
@@ -135,6 +177,7 @@ public static class ImageClassifierTrainer
         var best = board.Where(e => e.Validation is not null)
             .OrderByDescending(e => e.Validation!.MacroAccuracy).ThenBy(e => e.Validation!.LogLoss).First();
 
+        cancellationToken.ThrowIfCancellationRequested();
         var all = keys.Transform(table.ToDataView(ml));
         var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
         var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
