@@ -32,7 +32,7 @@ internal sealed record StridedView(string Name, string StorageKey, long Offset, 
         {
             if (stride[d] == 0)
                 throw new CheckpointFormatException(path,
-                    $"tensor '{name}' has stride 0 in dimension {d} (a broadcast view such as expand()), so {view.ElementCount:N0} values would be made from {storageElements:N0} stored ones; refusing it. Save real copies: torch.save({{k: v.contiguous().clone() for k, v in state_dict.items()}}, path).");
+                    $"tensor '{name}' has stride 0 in dimension {d} (a broadcast view such as expand()), so {view.ElementCount:N0} values would be made from a storage of {storageElements:N0} elements; refusing it. Save real copies: torch.save({{k: v.contiguous().clone() for k, v in state_dict.items()}}, path).");
             if (stride[d] <= covered)
                 throw new CheckpointFormatException(path,
                     $"tensor '{name}' is an overlapping view (sizes {CheckpointTensor.FormatShape(view.Shape)}, strides [{string.Join(", ", stride)}] reuse elements); refusing it. Save real copies: torch.save({{k: v.contiguous().clone() for k, v in state_dict.items()}}, path).");
