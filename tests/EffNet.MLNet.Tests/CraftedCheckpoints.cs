@@ -25,6 +25,8 @@ internal static class CraftedCheckpoints
         ["shared-storage"] = ("shared-storage.pth", "views of the same bytes"),
         // data.pkl inflating to 300 MB of zeros.
         ["pickle-bomb"] = ("pickle-bomb.pth", "data.pkl"),
+        // A 15 MB data.pkl (15 KB deflated) of '}' opcodes: 15 million empty dicts.
+        ["pickle-objects"] = ("pickle-objects.pth", "opcodes"),
         // features.0.0.weight as a plain 64 M-float tensor whose 256 MB storage deflates to 250 KB.
         ["huge-tensor"] = ("huge-tensor.pth", "expects [32, 3, 3, 3]"),
         // 400 entries whose data_offsets all name the same 1 MB.
@@ -57,6 +59,19 @@ internal static class CraftedCheckpoints
                 using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
                 {
                     using (var s = zip.CreateEntry("archive/data.pkl", CompressionLevel.SmallestSize).Open()) WriteZeros(s, 300L << 20);
+                    using (var s = zip.CreateEntry("archive/version", CompressionLevel.NoCompression).Open()) s.Write("3\n"u8);
+                }
+                break;
+            case "pickle-objects":
+                using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+                {
+                    using (var s = zip.CreateEntry("archive/data.pkl", CompressionLevel.SmallestSize).Open())
+                    {
+                        s.Write([0x80, 2]);
+                        var dicts = new byte[1 << 20];
+                        Array.Fill(dicts, (byte)'}');
+                        for (var i = 0; i < 15; i++) s.Write(dicts);
+                    }
                     using (var s = zip.CreateEntry("archive/version", CompressionLevel.NoCompression).Open()) s.Write("3\n"u8);
                 }
                 break;

@@ -12,8 +12,8 @@ namespace EffNet.MLNet.Weights;
 /// </summary>
 public static class PthCheckpointReader
 {
-    /// <summary>The largest <c>data.pkl</c> accepted; a state_dict's pickle is kilobytes (B7's is under 200 KB).</summary>
-    public const long MaxPickleBytes = 64L * 1024 * 1024;
+    /// <summary>The largest <c>data.pkl</c> accepted; a state_dict's pickle is kilobytes (B7's is 192 KB).</summary>
+    public const long MaxPickleBytes = 16L * 1024 * 1024;
 
     private static readonly string[] WrapperKeys = ["state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema"];
 
