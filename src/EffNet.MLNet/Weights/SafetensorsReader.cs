@@ -11,7 +11,8 @@ namespace EffNet.MLNet.Weights;
 /// </summary>
 public static class SafetensorsReader
 {
-    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    // The format allows 100 MB; an EfficientNet's header is about 100 KB, and parsing one costs several times its size.
+    private const long MaxHeaderBytes = 16L * 1024 * 1024;
 
     /// <summary>Read every tensor of the file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -72,8 +73,10 @@ public static class SafetensorsReader
             Span<byte> prefix = stackalloc byte[8];
             file.ReadExactly(prefix);
             var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-            if (headerLength > (ulong)(length - 8) || headerLength > MaxHeaderBytes)
+            if (headerLength > (ulong)(length - 8))
                 throw new CheckpointFormatException(path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length field (truncated or not safetensors).");
+            if (headerLength > MaxHeaderBytes)
+                throw new CheckpointFormatException(path, $"the header claims {headerLength:N0} bytes, over the {MaxHeaderBytes:N0} a checkpoint's header needs; refusing it before parsing.");
 
             var header = new byte[headerLength];
             file.ReadExactly(header);
