@@ -4,8 +4,6 @@ namespace EffNet.MLNet.Weights;
 internal sealed record TensorEntry(string Name, int[] Shape, ElementType Type)
 {
     public long ElementCount => CheckpointTensor.ElementCount(Shape);
-
-    public long ByteCount => ElementCount * Type.Size();
 }
 
 /// <summary>
