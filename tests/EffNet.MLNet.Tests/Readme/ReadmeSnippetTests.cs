@@ -121,22 +121,28 @@ public partial class ReadmeSnippetTests
         yield return ("bomb header", BombPng());
     }
 
-    // A PNG header declaring 100,000 × 100,000 pixels (10 gigapixels), with no pixel data.
+    // A PNG declaring 100,000 × 100,000 pixels (10 gigapixels) around a few bytes of pixel data.
     private static byte[] BombPng()
     {
+        static byte[] Chunk(string type, byte[] data)
+        {
+            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            var length = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+            var crc = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
+            return [.. length, .. typed, .. crc];
+        }
+        using var compressed = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            zlib.Write(new byte[64]);
         byte[] header = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
         var ihdr = new byte[13];
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, 100_000);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), 100_000);
         ihdr[8] = 8; // bit depth
         ihdr[9] = 2; // RGB
-        var chunk = new List<byte>();
-        chunk.AddRange([0, 0, 0, 13]);
-        chunk.AddRange("IHDR"u8.ToArray());
-        chunk.AddRange(ihdr);
-        var crc = Crc32([.. "IHDR"u8.ToArray(), .. ihdr]);
-        chunk.AddRange([(byte)(crc >> 24), (byte)(crc >> 16), (byte)(crc >> 8), (byte)crc]);
-        return [.. header, .. chunk];
+        return [.. header, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", compressed.ToArray()), .. Chunk("IEND", [])];
     }
 
     // PNG's CRC-32 (ISO-HDLC), so the decoder reads the header rather than refusing a bad checksum.
