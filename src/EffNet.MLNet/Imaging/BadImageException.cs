@@ -4,7 +4,7 @@ namespace EffNet.MLNet.Imaging;
 /// An image that cannot be used: not an image, damaged, truncated, too large. The one exception
 /// type every entry point throws for bad image input, so a web app can map it to a 400 response.
 /// </summary>
-public sealed class BadImageException : InvalidDataException
+public sealed class BadImageException : IOException
 {
     /// <summary>An image named <paramref name="inputName"/> is unusable for <paramref name="reason"/>.</summary>
     /// <param name="inputName">The caller's name for the input: a file path, an upload's file name.</param>
