@@ -25,8 +25,9 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         [DefaultValue(false)]
         public bool RandomInit { get; init; }
 
-        [CommandOption("--seed <N>")]
-        [Description("Seed for --random-init.")]
+        // Every command calls the random-weight seed --weights-seed; --seed is export's old spelling.
+        [CommandOption("--weights-seed|--seed <N>")]
+        [Description("Seed of the --random-init weights (--seed is the old spelling).")]
         [DefaultValue(0)]
         public int Seed { get; init; }
 
