@@ -17,15 +17,13 @@ fi
 
 log=$(mktemp)
 set +e
-dotnet test EffNet.MLNet.sln -c Release "$@" 2>&1 | tee "$log"
+# Progress: the console logger at normal verbosity prints each test's result as it finishes.
+dotnet test EffNet.MLNet.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+" "$log" | tail -1 || true)
+# One result line per test ("  Passed Name [12 ms]"), over every test project in the solution.
+count() { grep -cE "^  $1 " "$log" || true; }
+passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
 rm -f "$log"
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
-  passed=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")
-  skipped=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")
-  echo "$passed passed, $failed failed, $skipped skipped"
-fi
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
