@@ -4,13 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Reference numerics come from Debian's torchvision (tests/fixtures/make_torchvision_fixtures.py).
-if ! /usr/bin/python3 -c "import torchvision" >/dev/null 2>&1; then
+# Reference numerics come from Debian's torchvision (tests/fixtures/make_torchvision_fixtures.py);
+# the ONNX project's checker (python3-onnx) checks exported classifiers; npm installs
+# onnxruntime-node into the test output folder for the outside-runtime check.
+missing=()
+/usr/bin/python3 -c "import torchvision" >/dev/null 2>&1 || missing+=(python3-torchvision)
+/usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || missing+=(python3-onnx)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torchvision
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
   else
-    echo "The parity tests need Debian's python3-torchvision: sudo apt-get install -y python3-torchvision" >&2
+    echo "The tests need Debian packages: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
 fi

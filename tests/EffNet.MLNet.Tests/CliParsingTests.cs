@@ -73,4 +73,12 @@ public class CliParsingTests
                 Assert.Contains("neither a folder nor a manifest", Flat(stderr));
             }
     }
+
+    [Fact]
+    public void Version_prints_the_package_version()
+    {
+        var (code, stdout, _) = CliTests.Effnet("--version");
+        Assert.Equal(0, code);
+        Assert.Matches(@"^0\.1\.0(-[0-9A-Za-z.]+)?$", stdout.Trim());
+    }
 }
