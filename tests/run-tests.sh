@@ -4,28 +4,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Reference numerics come from Debian's torchvision (tests/fixtures/make_torchvision_fixtures.py).
-if ! /usr/bin/python3 -c "import torchvision" >/dev/null 2>&1; then
+# Reference numerics come from Debian's torchvision (tests/fixtures/make_torchvision_fixtures.py);
+# the ONNX project's checker (python3-onnx) checks exported classifiers; npm installs
+# onnxruntime-node into the test output folder for the outside-runtime check.
+missing=()
+/usr/bin/python3 -c "import torchvision" >/dev/null 2>&1 || missing+=(python3-torchvision)
+/usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || missing+=(python3-onnx)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torchvision
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
   else
-    echo "The parity tests need Debian's python3-torchvision: sudo apt-get install -y python3-torchvision" >&2
+    echo "The tests need Debian packages: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
 fi
 
 log=$(mktemp)
 set +e
-dotnet test EffNet.MLNet.sln -c Release "$@" 2>&1 | tee "$log"
+# Progress: the console logger at normal verbosity prints each test's result as it finishes.
+dotnet test EffNet.MLNet.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+" "$log" | tail -1 || true)
+# One result line per test ("  Passed Name [12 ms]"), over every test project in the solution.
+count() { grep -cE "^  $1 " "$log" || true; }
+passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
 rm -f "$log"
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
-  passed=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")
-  skipped=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")
-  echo "$passed passed, $failed failed, $skipped skipped"
-fi
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -7,12 +7,13 @@ namespace EffNet.MLNet.Cli;
 /// <summary>Turns exceptions into one clear line on stderr and the documented exit code.</summary>
 internal static class ErrorReporter
 {
-    public static int Report(Exception ex)
+    public static int Report(Exception ex, IReadOnlyList<string>? args = null)
     {
         var (code, message) = ex switch
         {
             OperationCanceledException => (ExitCodes.Interrupted, Interrupt.Message),
-            CommandParseException or CommandRuntimeException or ArgumentException => (ExitCodes.BadArguments, ex.Message),
+            CommandParseException p => (ExitCodes.BadArguments, NameSuggestions.Explain(p.Message, args ?? [], EffNetApp.SettingsByCommand)),
+            CommandRuntimeException or ArgumentException => (ExitCodes.BadArguments, ex.Message),
             FileNotFoundException f => (ExitCodes.MissingWeights, f.Message),
             Catalog.WeightsUnavailableException w => (ExitCodes.MissingWeights, w.Message),
             CheckpointFormatException c => (ExitCodes.BadData, c.Message),

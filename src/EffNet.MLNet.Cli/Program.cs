@@ -9,12 +9,27 @@ namespace EffNet.MLNet.Cli
     /// <summary>The <c>effnet</c> command line.</summary>
     internal static class EffNetApp
     {
+        /// <summary>Each command's settings class, for "did you mean" suggestions.</summary>
+        public static readonly IReadOnlyDictionary<string, Type> SettingsByCommand = new Dictionary<string, Type>
+        {
+            ["describe"] = typeof(DescribeCommand.Settings),
+            ["export"] = typeof(ExportCommand.Settings),
+            ["train"] = typeof(TrainCommand.Settings),
+            ["featurize"] = typeof(FeaturizeCommand.Settings),
+            ["evaluate"] = typeof(EvaluateCommand.Settings),
+            ["retrain"] = typeof(RetrainCommand.Settings),
+            ["predict"] = typeof(PredictCommand.Settings),
+        };
+
         public static int Run(string[] args)
         {
             var app = new CommandApp();
             app.Configure(c =>
             {
                 c.SetApplicationName("effnet");
+                c.SetApplicationVersion(ToolVersion.Current);
+                // Unknown options are errors (exit 2), never silently ignored.
+                c.UseStrictParsing();
                 c.AddExample("describe", "b0", "b3", "phi=1.5");
                 c.AddExample("export", "--variant", "b0", "--weights", "efficientnet_b0.pth", "--out", "b0.onnx");
                 c.AddCommand<DescribeCommand>("describe")
@@ -33,7 +48,7 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Predict labels of images with a trained model.zip.");
                 c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");
                 c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
-                c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex));
+                c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));
             });
             if (args.Length == 0 || args is ["--help"] or ["-h"])
                 Spectre.Console.AnsiConsole.MarkupLine($"[grey]{Spectre.Console.Markup.Escape(ExitCodes.Help)}[/]");

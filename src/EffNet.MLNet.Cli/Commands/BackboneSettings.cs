@@ -21,8 +21,8 @@ internal class BackboneSettings : DatasetSettings
     [DefaultValue(false)]
     public bool RandomInit { get; init; }
 
-    [CommandOption("--init-seed <N>")]
-    [Description("Seed of --random-init.")]
+    [CommandOption("--weights-seed|--init-seed <N>")]
+    [Description("Seed of the --random-init weights (--init-seed is the old spelling).")]
     [DefaultValue(0)]
     public int InitSeed { get; init; }
 

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using EffNet.MLNet.Architecture;
 using EffNet.MLNet.Onnx;
 using EffNet.MLNet.Weights;
+using Microsoft.ML;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -11,6 +12,10 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
 {
     internal sealed class Settings : CommandSettings
     {
+        [CommandOption("--model <FILE>")]
+        [Description("A model .zip made by effnet train: export the whole classifier (input 'pixels', outputs 'scores' [[N,K]] and 'predicted_index' [[N]], labels in the metadata) instead of a featurizer.")]
+        public string? Model { get; init; }
+
         [CommandOption("--variant <VARIANT>")]
         [Description("b0…b7, phi=X or w=W,d=D,r=R.")]
         [DefaultValue("b0")]
@@ -25,8 +30,9 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         [DefaultValue(false)]
         public bool RandomInit { get; init; }
 
-        [CommandOption("--seed <N>")]
-        [Description("Seed for --random-init.")]
+        // Every command calls the random-weight seed --weights-seed; --seed is export's old spelling.
+        [CommandOption("--weights-seed|--seed <N>")]
+        [Description("Seed of the --random-init weights (--seed is the old spelling).")]
         [DefaultValue(0)]
         public int Seed { get; init; }
 
@@ -56,6 +62,10 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out FILE.onnx is required.");
+            if (Model is not null)
+                return Weights is not null || RandomInit || Resolution is not null || L2Normalize || Pooling != "avg" || Variant != "b0"
+                    ? ValidationResult.Error("--model exports the trained classifier as it was saved; leave out --variant, --weights, --random-init, --pooling, --l2-normalize and --resolution.")
+                    : ValidationResult.Success();
             if ((Weights is null) == !RandomInit) return ValidationResult.Error("Give exactly one of --weights FILE or --random-init.");
             if (Pooling is not ("avg" or "max")) return ValidationResult.Error($"--pooling must be avg or max, not '{Pooling}'.");
             if (Resolution is < 32 or > 2048) return ValidationResult.Error($"--resolution must lie in [32, 2048], not {Resolution}.");
@@ -68,6 +78,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output) && !s.Force)
             throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
+        if (s.Model is not null) return ExportClassifier(s.Model, output);
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.Parse(s.Variant));
         var weights = s.RandomInit
             ? RandomWeights.Create(architecture, s.Seed)
@@ -83,6 +94,19 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         AnsiConsole.MarkupLine(
             $"Wrote [green]{Markup.Escape(output)}[/]: EfficientNet {architecture.Variant}, weights {Markup.Escape(weights.Source)}, " +
             $"input pixels [[N,3,{resolution},{resolution}]] → features [[N,{architecture.FeatureDimension}]].");
+        return ExitCodes.Success;
+    }
+
+    private static int ExportClassifier(string model, string output)
+    {
+        var modelPath = ModelFiles.Existing(Path.GetFullPath(model));
+        var ml = new MLContext(0);
+        Training.ClassifierOnnxExporter.Save(ml, modelPath, output);
+        var onnx = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(output));
+        var size = onnx.MetadataProps.Single(p => p.Key == "effnet.input_size").Value;
+        var labels = onnx.MetadataProps.Single(p => p.Key == Training.ClassifierOnnxExporter.LabelsKey).Value;
+        AnsiConsole.MarkupLine(
+            $"Wrote [green]{Markup.Escape(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Markup.Escape(labels)} in the metadata.");
         return ExitCodes.Success;
     }
 }

@@ -13,7 +13,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
     internal sealed class Settings : BackboneSettings
     {
         [CommandOption("--data <DIR|MANIFEST>")]
-        [Description("A folder with one sub-folder per label, or a CSV/TSV manifest of path,label.")]
+        [Description("A folder of images (those in a sub-folder are labelled with its name, the others get an empty label), or a CSV/TSV manifest of path[[,label]].")]
         public string? Data { get; init; }
 
         [CommandOption("--out <FILE>")]
@@ -41,7 +41,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
     {
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output) && !s.Force) throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
-        var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!), s.FailOnBadImage);
+        var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!, requireLabels: false), s.FailOnBadImage);
         foreach (var b in bad) Console.Error.WriteLine($"skipped {b.ImagePath}: {b.Reason}");
         if (bad.Count > 0)
             Imaging.ImageCheck.WriteReport(BadImages.ReportPath(output), bad);

@@ -12,18 +12,30 @@ public static class ImageDataset
 
     /// <summary>Load a folder or a manifest, whichever <paramref name="path"/> is.</summary>
     /// <exception cref="InvalidDataException">The dataset is empty or malformed; the message names the path.</exception>
-    public static IReadOnlyList<LabeledImage> Load(string path)
+    public static IReadOnlyList<LabeledImage> Load(string path) => Load(path, requireLabels: true);
+
+    /// <summary>
+    /// Load a folder or a manifest; with <paramref name="requireLabels"/> false, images directly in
+    /// the folder and manifest lines with a path alone are kept with an empty label (for featurizing).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The dataset is empty or malformed; the message names the path.</exception>
+    public static IReadOnlyList<LabeledImage> Load(string path, bool requireLabels)
     {
-        if (Directory.Exists(path)) return FromFolder(path);
-        if (File.Exists(path)) return FromManifest(path);
+        if (Directory.Exists(path)) return FromFolder(path, requireLabels);
+        if (File.Exists(path)) return FromManifest(path, requireLabels);
         throw new FileNotFoundException($"The dataset '{path}' is neither a folder nor a manifest file.", path);
     }
 
     /// <summary>One sub-folder per label; images anywhere below it.</summary>
-    public static IReadOnlyList<LabeledImage> FromFolder(string folder)
+    public static IReadOnlyList<LabeledImage> FromFolder(string folder) => FromFolder(folder, requireLabels: true);
+
+    private static IReadOnlyList<LabeledImage> FromFolder(string folder, bool requireLabels)
     {
         var root = Path.GetFullPath(folder);
         var rows = new List<LabeledImage>();
+        if (!requireLabels)
+            rows.AddRange(Directory.EnumerateFiles(root).Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
+                .Order(StringComparer.Ordinal).Select(f => new LabeledImage(f, "")));
         foreach (var labelDir in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
         {
             var label = Path.GetFileName(labelDir);
@@ -32,13 +44,17 @@ public static class ImageDataset
                 .Order(StringComparer.Ordinal)
                 .Select(f => new LabeledImage(f, label)));
         }
+        if (rows.Count == 0 && !requireLabels)
+            throw new InvalidDataException($"'{root}' holds no images (.jpg, .jpeg, .png, .bmp, .gif, .webp), neither directly nor in sub-folders.");
         if (rows.Count == 0)
             throw new InvalidDataException($"'{root}' holds no images in label sub-folders (expected {root}/<label>/<image>.jpg|png|…).");
         return rows;
     }
 
     /// <summary>A CSV or TSV of <c>path,label</c>; a header line <c>path,label</c> is skipped.</summary>
-    public static IReadOnlyList<LabeledImage> FromManifest(string manifest)
+    public static IReadOnlyList<LabeledImage> FromManifest(string manifest) => FromManifest(manifest, requireLabels: true);
+
+    private static IReadOnlyList<LabeledImage> FromManifest(string manifest, bool requireLabels)
     {
         var full = Path.GetFullPath(manifest);
         var baseDir = Path.GetDirectoryName(full)!;
@@ -51,9 +67,9 @@ public static class ImageDataset
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
             var parts = line.Split(separator);
-            if (parts.Length < 2)
+            if (parts.Length < 2 && requireLabels)
                 throw new InvalidDataException($"'{full}' line {lineNumber}: expected path{separator}label, got '{line}'.");
-            var (p, label) = (parts[0].Trim().Trim('"'), parts[1].Trim().Trim('"'));
+            var (p, label) = (parts[0].Trim().Trim('"'), parts.Length < 2 ? "" : parts[1].Trim().Trim('"'));
             if (lineNumber == 1 && p.Equals("path", StringComparison.OrdinalIgnoreCase)) continue;
             rows.Add(new LabeledImage(Path.GetFullPath(Path.Combine(baseDir, p)), label));
         }
