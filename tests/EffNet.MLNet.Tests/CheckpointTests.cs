@@ -182,7 +182,7 @@ public class CheckpointTests
         Assert.Contains("blocks.0.0.conv_dw.weight", renamed.Keys);
         Assert.Contains("blocks.1.0.conv_pwl.weight", renamed.Keys);
         Assert.Contains("blocks.0.0.conv_pw.weight", renamed.Keys);
-        var a = CheckpointLoader.FromTensors(B0, renamed, "timm.pth");
+        var a = CheckpointLoader.FromTensors(B0, renamed, "timm.pth", CheckpointFamily.Timm);
         var b = CheckpointLoader.FromTensors(B0, tv, "tv.pth");
         Assert.All(b.Convolutions, kv => Assert.Equal(kv.Value.Kernel, a.Convolutions[kv.Key].Kernel));
     }

@@ -52,16 +52,25 @@ public class CliTests
         Assert.Contains("Unknown EfficientNet variant 'b9'", stderr);
     }
 
-    [Fact]
-    public void Export_from_a_torchvision_checkpoint_matches_torchvision()
+    [Theory]
+    [InlineData("b0", "auto")]
+    [InlineData("tf-b0", "timm-tf")] // timm's tf_efficientnet_b0: TensorFlow SAME padding, ε 1e-3
+    public void Export_from_a_checkpoint_matches_the_reference(string reference, string family)
     {
         using var dir = new TempDir();
         var output = dir.File("b0.onnx");
-        var (code, _, stderr) = Effnet("export", "--variant", "b0", "--weights", TorchvisionFixtures.File("b0.pth"), "--out", output);
+        var (code, _, stderr) = Effnet("export", "--variant", "b0", "--weights", TorchvisionFixtures.File(reference + ".pth"),
+            "--weights-family", family, "--out", output);
         Assert.True(code == 0, stderr);
-        var (pixels, expected) = OnnxParityTests.Reference("b0");
+        var (pixels, expected) = OnnxParityTests.Reference(reference);
         using var session = new FeatureSession(File.ReadAllBytes(output), 2);
-        OnnxParityTests.AssertClose(expected, session.Run(pixels, 2), 1e-4);
+        ParityCheck.AssertMatchesAndCatchesMistakes(expected, pixels, 2, p => session.Run(p, 2));
+        if (family == "auto") return;
+        // Without the flag a timm checkpoint whose name does not say tf_ or not is refused, not guessed.
+        var refused = Effnet("export", "--variant", "b0", "--weights", TorchvisionFixtures.File(reference + ".pth"), "--out", dir.File("guess.onnx"));
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("--weights-family", refused.Err);
+        Assert.False(File.Exists(dir.File("guess.onnx")));
     }
 
     [Fact]

@@ -5,12 +5,14 @@ namespace EffNet.MLNet.Tests;
 /// <summary>
 /// Reference files made by tests/fixtures/make_torchvision_fixtures.py with Debian's
 /// python3-torchvision: too large to commit, so generated once per script version into the
-/// temp directory and reused by later runs.
+/// temp directory and reused by later runs. The networks are data-calibrated, so their
+/// features depend on the image (see the script's docstring).
 /// </summary>
 internal static class TorchvisionFixtures
 {
     public const string Python = "/usr/bin/python3";
-    public static readonly string[] ParityVariants = ["b0", "b3", "b5"];
+    /// <summary>torchvision's b0, b3, b5; timm's efficientnet_b0 and _b5 (same parameters and images as b0, b5); timm's tf_efficientnet_b0.</summary>
+    public static readonly string[] ParityVariants = ["b0", "b3", "b5", "timm-b0", "timm-b5", "tf-b0"];
 
     private static readonly Lazy<string> Generated = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
 

@@ -16,6 +16,11 @@ internal class BackboneSettings : DatasetSettings
     [Description("torchvision or timm checkpoint (.pth or .safetensors). Default: the pretrained ImageNet weights, downloaded once into EFFNET_HOME.")]
     public string? Weights { get; init; }
 
+    [CommandOption("--weights-family <FAMILY>")]
+    [Description(WeightsFamilyOption.Description)]
+    [DefaultValue("auto")]
+    public string WeightsFamily { get; init; } = "auto";
+
     [CommandOption("--random-init")]
     [Description("Seeded random weights instead of pretrained ones (works offline; for trials and tests).")]
     [DefaultValue(false)]
@@ -34,6 +39,7 @@ internal class BackboneSettings : DatasetSettings
     public override ValidationResult Validate()
     {
         if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
+        if (WeightsFamilyOption.Problem(WeightsFamily) is { } family) return ValidationResult.Error(family);
         if (BatchSize is < 1 or > 4096) return ValidationResult.Error($"--batch-size must lie in [1, 4096], not {BatchSize}.");
         return base.Validate();
     }
@@ -42,6 +48,7 @@ internal class BackboneSettings : DatasetSettings
     {
         Variant = Variant,
         WeightsPath = Weights is null ? null : Path.GetFullPath(Weights),
+        WeightsFamily = WeightsFamilyOption.Parse(WeightsFamily),
         RandomInit = RandomInit,
         Seed = InitSeed,
         BatchSize = BatchSize,

@@ -25,6 +25,11 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         [Description("torchvision or timm checkpoint (.pth or .safetensors) for the variant.")]
         public string? Weights { get; init; }
 
+        [CommandOption("--weights-family <FAMILY>")]
+        [Description(WeightsFamilyOption.Description)]
+        [DefaultValue("auto")]
+        public string WeightsFamily { get; init; } = "auto";
+
         [CommandOption("--random-init")]
         [Description("Seeded random weights instead of a checkpoint (for tests and trials).")]
         [DefaultValue(false)]
@@ -67,6 +72,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
                     ? ValidationResult.Error("--model exports the trained classifier as it was saved; leave out --variant, --weights, --random-init, --pooling, --l2-normalize and --resolution.")
                     : ValidationResult.Success();
             if ((Weights is null) == !RandomInit) return ValidationResult.Error("Give exactly one of --weights FILE or --random-init.");
+            if (WeightsFamilyOption.Problem(WeightsFamily) is { } family) return ValidationResult.Error(family);
             if (Pooling is not ("avg" or "max")) return ValidationResult.Error($"--pooling must be avg or max, not '{Pooling}'.");
             if (Resolution is < 32 or > 2048) return ValidationResult.Error($"--resolution must lie in [32, 2048], not {Resolution}.");
             return ValidationResult.Success();
@@ -82,7 +88,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.Parse(s.Variant));
         var weights = s.RandomInit
             ? RandomWeights.Create(architecture, s.Seed)
-            : CheckpointLoader.Load(architecture, s.Weights!);
+            : CheckpointLoader.Load(architecture, s.Weights!, WeightsFamilyOption.Parse(s.WeightsFamily));
         var options = new FeatureExtractorOptions
         {
             Pooling = s.Pooling == "max" ? Onnx.Pooling.Max : Onnx.Pooling.Average,
@@ -92,7 +98,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         EfficientNetOnnxExporter.Save(architecture, weights, output, options);
         var resolution = s.Resolution ?? architecture.Variant.Resolution;
         AnsiConsole.MarkupLine(
-            $"Wrote [green]{Markup.Escape(output)}[/]: EfficientNet {architecture.Variant}, weights {Markup.Escape(weights.Source)}, " +
+            $"Wrote [green]{Markup.Escape(output)}[/]: EfficientNet {architecture.Variant}, weights {Markup.Escape(weights.Source)} ({weights.Family.DisplayName()}), " +
             $"input pixels [[N,3,{resolution},{resolution}]] → features [[N,{architecture.FeatureDimension}]].");
         return ExitCodes.Success;
     }

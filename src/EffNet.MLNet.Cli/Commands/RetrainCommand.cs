@@ -53,8 +53,12 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
 
         var st = old.Settings;
-        var backbone = new EfficientNetFeaturizerOptions { Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed };
-        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
+        var family = st.WeightsFamily ?? "auto";
+        var backbone = new EfficientNetFeaturizerOptions
+        {
+            Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
+        };
+        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
                 FailOnBadImage: s.FailOnBadImage),

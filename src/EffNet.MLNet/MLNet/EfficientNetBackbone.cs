@@ -54,9 +54,15 @@ public sealed class EfficientNetBackbone
     /// <summary>Whether features are unit-length.</summary>
     public bool L2Normalize { get; }
 
+    /// <summary>The library the weights come from (torchvision for pretrained and random weights).</summary>
+    public CheckpointFamily WeightsFamily { get; private init; } = CheckpointFamily.Torchvision;
+
     /// <summary>Everything that determines the features, as one string.</summary>
     public string Identity => string.Create(CultureInfo.InvariantCulture,
-        $"efficientnet-{Variant};weights={WeightsSha256};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
+        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
+
+    // One file read as timm and as timm-tf gives different features; torchvision's keeps the old identity.
+    private string FamilyPart => WeightsFamily == CheckpointFamily.Torchvision ? "" : ";family=" + WeightsFamily.DisplayName();
 
     /// <summary>Whether the weights are seeded random ones rather than a file's.</summary>
     internal bool HasRandomWeights => WeightsSha256.StartsWith(RandomWeightsPrefix, StringComparison.Ordinal);
@@ -86,7 +92,7 @@ public sealed class EfficientNetBackbone
         string sha;
         if (options.WeightsPath is { } path)
         {
-            weights = CheckpointLoader.Load(architecture, path);
+            weights = CheckpointLoader.Load(architecture, path, options.WeightsFamily);
             sha = FileHash.Sha256(path);
         }
         else if (options.RandomInit)
@@ -113,6 +119,6 @@ public sealed class EfficientNetBackbone
             InputSize = resize,
         });
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
-            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize);
+            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize) { WeightsFamily = weights.Family };
     }
 }

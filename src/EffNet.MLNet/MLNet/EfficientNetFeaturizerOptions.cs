@@ -1,4 +1,5 @@
 using EffNet.MLNet.Onnx;
+using EffNet.MLNet.Weights;
 
 namespace EffNet.MLNet;
 
@@ -16,6 +17,14 @@ public sealed record EfficientNetFeaturizerOptions
 
     /// <summary>A torchvision (<c>features.N…</c>) or timm checkpoint, <c>.pth</c> or <c>.safetensors</c>, for <see cref="Variant"/>.</summary>
     public string? WeightsPath { get; init; }
+
+    /// <summary>
+    /// The library <see cref="WeightsPath"/> comes from, which decides batch-norm ε and padding:
+    /// timm's <c>tf_efficientnet_bN</c> and <c>efficientnet_bN</c> cannot be told apart by their
+    /// tensors. Default: <see cref="CheckpointFamily.Auto"/>, which reads it from the tensor names
+    /// and timm's file names, and refuses a timm checkpoint whose file name does not say.
+    /// </summary>
+    public CheckpointFamily WeightsFamily { get; init; } = CheckpointFamily.Auto;
 
     /// <summary>A full EfficientNet classifier exported to ONNX elsewhere; its head is cut off and its pooled features used.</summary>
     public string? OnnxModelPath { get; init; }

@@ -133,6 +133,7 @@ public static class EfficientNetOnnxExporter
         Put("effnet.pooling", o.Pooling.ToString().ToLowerInvariant());
         Put("effnet.l2_normalize", o.L2Normalize ? "true" : "false");
         Put("effnet.weights", w.Source);
+        Put("effnet.weights_family", w.Family.DisplayName());
         Put("effnet.input_range", "0-255 RGB, normalised inside the graph");
     }
 
@@ -164,10 +165,15 @@ public static class EfficientNetOnnxExporter
             var kernel = g.Initializer(layer.Name + ".weight", w.Kernel, layer.WeightShape.Select(d => (long)d).ToArray());
             var bias = g.Initializer(layer.Name + ".bias", w.Bias, layer.OutChannels);
             var p = layer.Padding;
+            // TensorFlow's SAME puts the odd pixel of padding after the image (SAME_UPPER); for a
+            // stride-2 layer on an even side that is one pixel at the bottom/right and none on top.
+            var padding = weights.Family.Padding() == ConvPadding.TensorFlowSame
+                ? Text("auto_pad", "SAME_UPPER")
+                : Ints("pads", p, p, p, p);
             var conv = g.Node("Conv", layer.Name, [input, kernel, bias],
                 Ints("kernel_shape", layer.Kernel, layer.Kernel),
                 Ints("strides", layer.Stride, layer.Stride),
-                Ints("pads", p, p, p, p),
+                padding,
                 Int("group", layer.Groups));
             if (!calibration) return conv;
             g.Output(conv);

@@ -61,8 +61,9 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
         new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity);
 }
 
-/// <summary>Training settings.</summary>
-public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant);
+/// <summary>Training settings (<c>WeightsFamily</c>: torchvision, timm or timm-tf as resolved at training; absent in older reports).</summary>
+public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant,
+    string? WeightsFamily = null);
 
 /// <summary>Dataset summary.</summary>
 public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel,

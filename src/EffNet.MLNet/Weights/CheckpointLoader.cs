@@ -7,7 +7,7 @@ namespace EffNet.MLNet.Weights;
 /// batch-norm into the convolutions. Every name and shape is checked before any tensor data
 /// is read, and the data read is capped near what the architecture holds, so a file that
 /// describes a larger network (or a crafted one that describes gigabytes) is refused without
-/// allocating for it.
+/// allocating for it. Batch-norm is folded with the ε of the checkpoint's <see cref="CheckpointFamily"/>.
 /// </summary>
 public static class CheckpointLoader
 {
@@ -19,27 +19,40 @@ public static class CheckpointLoader
     /// <summary>Read <paramref name="path"/> and map it onto <paramref name="architecture"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CheckpointFormatException">The file is not a usable checkpoint, or does not fit the architecture.</exception>
-    public static NetworkWeights Load(EfficientNetArchitecture architecture, string path, CheckpointNaming? naming = null)
+    /// <param name="architecture">The network the checkpoint is for.</param>
+    /// <param name="path">A <c>.pth</c> or <c>.safetensors</c> file.</param>
+    /// <param name="family">
+    /// The library the checkpoint comes from, which decides batch-norm ε and padding. Default:
+    /// <see cref="CheckpointFamily.Auto"/>, which reads it from the tensor and file names.
+    /// </param>
+    public static NetworkWeights Load(EfficientNetArchitecture architecture, string path, CheckpointFamily family = CheckpointFamily.Auto)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         using var index = CheckpointIndex.Open(path);
-        return Map(architecture, index, naming);
+        return Map(architecture, index, family);
     }
 
     /// <summary>Map already-read tensors onto <paramref name="architecture"/>.</summary>
-    /// <exception cref="CheckpointFormatException">A tensor is missing, extra, or of the wrong shape.</exception>
+    /// <exception cref="CheckpointFormatException">
+    /// A tensor is missing, extra, or of the wrong shape, or the family cannot be told or contradicts the tensor names.
+    /// </exception>
     public static NetworkWeights FromTensors(
-        EfficientNetArchitecture architecture, IReadOnlyDictionary<string, CheckpointTensor> tensors, string source, CheckpointNaming? naming = null)
+        EfficientNetArchitecture architecture, IReadOnlyDictionary<string, CheckpointTensor> tensors, string source,
+        CheckpointFamily family = CheckpointFamily.Auto)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(tensors);
         using var index = new InMemoryCheckpoint(source, tensors);
-        return Map(architecture, index, naming);
+        return Map(architecture, index, family);
     }
 
-    private static NetworkWeights Map(EfficientNetArchitecture architecture, CheckpointIndex index, CheckpointNaming? naming)
+    private static NetworkWeights Map(EfficientNetArchitecture architecture, CheckpointIndex index, CheckpointFamily family)
     {
-        var plan = Plan(architecture, index, naming);
+        var plan = Plan(architecture, index);
+        // Every shape is checked before the family is resolved: a checkpoint of another
+        // architecture should hear that, not that its family is unclear.
+        var resolved = CheckpointFamilies.Resolve(family, plan.Naming, index.Path);
+        var epsilon = resolved.BatchNormEpsilon(architecture.Variant);
         // Twice the float32 size covers a float64 checkpoint; the margin covers nothing a real file needs.
         var limit = 2 * 4 * plan.Elements + (1 << 20);
         var budget = new ReadBudget(index.Path, limit,
@@ -51,21 +64,21 @@ public static class CheckpointLoader
         {
             var kernel = Read(keys[0]);
             convs[layer.Name] = layer.HasBatchNorm
-                ? BatchNormFolding.Fold(kernel, Read(keys[1]), Read(keys[2]), Read(keys[3]), Read(keys[4]), architecture.Variant.BatchNormEpsilon)
+                ? BatchNormFolding.Fold(kernel, Read(keys[1]), Read(keys[2]), Read(keys[3]), Read(keys[4]), epsilon)
                 : new ConvWeights(kernel, Read(keys[1]));
         }
         var classifier = plan.Classifier is { } c ? new ClassifierWeights(Read(c.Weight), Read(c.Bias)) : null;
-        return new NetworkWeights(convs, classifier, index.Path);
+        return new NetworkWeights(convs, classifier, index.Path) { Family = resolved };
     }
 
-    private sealed record LoadPlan(List<(ConvLayer Layer, string[] Keys)> Layers, (string Weight, string Bias)? Classifier, long Elements);
+    private sealed record LoadPlan(CheckpointNaming Naming, List<(ConvLayer Layer, string[] Keys)> Layers, (string Weight, string Bias)? Classifier, long Elements);
 
     // Which tensor goes where, with every name and shape checked; reads no data.
-    private static LoadPlan Plan(EfficientNetArchitecture architecture, CheckpointIndex index, CheckpointNaming? naming)
+    private static LoadPlan Plan(EfficientNetArchitecture architecture, CheckpointIndex index)
     {
         var tensors = index.Entries;
         var source = index.Path;
-        naming ??= CheckpointNaming.Detect(tensors.Keys) ?? throw new CheckpointFormatException(source,
+        var naming = CheckpointNaming.Detect(tensors.Keys) ?? throw new CheckpointFormatException(source,
             $"the tensor names follow neither torchvision (features.0.0.weight…) nor timm (conv_stem.weight…); the first are: {string.Join(", ", tensors.Keys.Take(5))}.");
 
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -116,6 +129,6 @@ public static class CheckpointLoader
         if (extra is not null)
             throw new CheckpointFormatException(source,
                 $"tensor '{extra}' with shape {CheckpointTensor.FormatShape(tensors[extra].Shape)} has no place in EfficientNet {architecture.Variant}; the checkpoint is for another (deeper) variant.");
-        return new LoadPlan(layers, classifier, elements);
+        return new LoadPlan(naming, layers, classifier, elements);
     }
 }

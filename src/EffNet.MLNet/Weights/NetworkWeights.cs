@@ -22,4 +22,11 @@ public sealed record ClassifierWeights(float[] Weight, float[] Bias)
 /// <param name="Classifier">The classifier head, if any.</param>
 /// <param name="Source">Where the weights came from: a file path, or "random(seed=N)".</param>
 public sealed record NetworkWeights(
-    IReadOnlyDictionary<string, ConvWeights> Convolutions, ClassifierWeights? Classifier, string Source);
+    IReadOnlyDictionary<string, ConvWeights> Convolutions, ClassifierWeights? Classifier, string Source)
+{
+    /// <summary>
+    /// The library the weights come from; it decides the convolutions' padding in the graph
+    /// (batch-norm ε is already folded in). Default: torchvision.
+    /// </summary>
+    public CheckpointFamily Family { get; init; } = CheckpointFamily.Torchvision;
+}
