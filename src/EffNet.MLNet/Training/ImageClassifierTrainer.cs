@@ -21,6 +21,13 @@ public sealed record TrainingOptions
     public TimeSpan? TimeBudget { get; init; }
 }
 
+/// <summary>What <see cref="ImageClassifierTrainer.Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?)"/> produced.</summary>
+/// <param name="Table">Features of every usable image, in input order.</param>
+/// <param name="CacheHits">How many of them came from the feature cache.</param>
+/// <param name="BadImages">Images left out, with the reason (found while decoding).</param>
+/// <param name="AcceptedTruncated">Truncated images featurized from the rows that are there, because the featurizer accepts them.</param>
+public sealed record FeaturizeResult(FeatureTable Table, int CacheHits, IReadOnlyList<Imaging.BadImage> BadImages, IReadOnlyList<Imaging.BadImage> AcceptedTruncated);
+
 /// <summary>One trainer's outcome in an <c>auto</c> run.</summary>
 public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics? Validation, TimeSpan Duration, string? Skipped);
 
@@ -53,54 +60,72 @@ public static class ImageClassifierTrainer
     /// the others through the featurizer (then adding them to the cache).
     /// </summary>
     /// <returns>The table, and how many images came from the cache.</returns>
+    /// <exception cref="Imaging.BadImageException">An image is not usable (see <see cref="Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?)"/> to skip such images instead).</exception>
     public static (FeatureTable Table, int CacheHits) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
         IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        if (cache.Identity != featurizer.FeatureIdentity)
-            throw new ArgumentException($"The feature cache holds features of '{cache.Identity}', not of this featurizer ('{featurizer.FeatureIdentity}'); open it with featurizer.FeatureIdentity.", nameof(cache));
-        var hashes = images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
-        var vectors = new float[images.Count][];
-        var missing = new List<int>();
-        for (var i = 0; i < images.Count; i++)
-            if (cache.TryGet(hashes[i], out var v)) vectors[i] = v; else missing.Add(i);
-        var hits = images.Count - missing.Count;
-        progress?.Report(hits);
-        if (missing.Count > 0)
-        {
-            var fresh = Featurize(ml, featurizer, missing.Select(i => images[i]).ToList(),
-                progress is null ? null : new Offset(progress, hits));
-            for (var k = 0; k < missing.Count; k++) vectors[missing[k]] = fresh.Features[k];
-            cache.AddRange(missing.Select((i, k) => (hashes[i], fresh.Features[k])));
-        }
-        return (new FeatureTable(images, vectors, featurizer.Backbone.FeatureDimension), hits);
-    }
-
-    private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>
-    {
-        public void Report(int value) => inner.Report(offset + value);
+        var result = Featurize(ml, featurizer, images, cache, skipBadImages: false, progress);
+        return (result.Table, result.CacheHits);
     }
 
     /// <summary>Run every image through the featurizer once.</summary>
-    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null)
+    /// <exception cref="Imaging.BadImageException">An image is not usable.</exception>
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null) =>
+        Featurize(ml, featurizer, images, cache: null, skipBadImages: false, progress).Table;
+
+    /// <summary>
+    /// Features for every usable image, through <paramref name="cache"/> when one is given. An image
+    /// found unusable while decoding (damaged, truncated unless the featurizer accepts truncated
+    /// images, …) is left out of the table and listed in <see cref="FeaturizeResult.BadImages"/> when
+    /// <paramref name="skipBadImages"/>, else it stops the run with <see cref="Imaging.BadImageException"/>.
+    /// Truncated images that were accepted are featurized, listed in <see cref="FeaturizeResult.AcceptedTruncated"/>,
+    /// and never cached, so a run that does not accept them finds them again.
+    /// </summary>
+    /// <exception cref="Imaging.BadImageException">An image is not usable and <paramref name="skipBadImages"/> is false.</exception>
+    public static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
+        IReadOnlyList<LabeledImage> images, FeatureCache? cache, bool skipBadImages, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(featurizer);
-        var input = ml.Data.LoadFromEnumerable(images.Select(i => new PathRow { ImagePath = i.ImagePath }));
-        var output = featurizer.Transform(input);
-        var features = new List<float[]>(images.Count);
-        using (var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]))
+        if (cache is not null && cache.Identity != featurizer.FeatureIdentity)
+            throw new ArgumentException($"The feature cache holds features of '{cache.Identity}', not of this featurizer ('{featurizer.FeatureIdentity}'); open it with featurizer.FeatureIdentity.", nameof(cache));
+        var hashes = cache is null ? null : images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
+        var vectors = new float[]?[images.Count];
+        var missing = new List<int>();
+        for (var i = 0; i < images.Count; i++)
+            if (cache is not null && cache.TryGet(hashes![i], out var v)) vectors[i] = v; else missing.Add(i);
+        var hits = images.Count - missing.Count;
+        progress?.Report(hits);
+
+        var bad = new List<Imaging.BadImage>();
+        var truncated = new List<Imaging.BadImage>();
+        var fresh = new List<int>();
+        if (missing.Count > 0)
         {
+            var input = ml.Data.LoadFromEnumerable(missing.Select(i => new PathRow { ImagePath = images[i].ImagePath }));
+            var output = featurizer.TransformWith(input, skipBadImages ? BadImageHandling.MissingFeatures : BadImageHandling.Throw,
+                issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)));
+            using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
             var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
             VBuffer<float> buffer = default;
-            while (cursor.MoveNext())
+            for (var k = 0; ; k++)
             {
+                var (badBefore, truncatedBefore) = (bad.Count, truncated.Count); // MoveNext reports the row's issue
+                if (!cursor.MoveNext()) break;
+                var row = missing[k];
+                progress?.Report(hits + k + 1);
+                if (bad.Count > badBefore) continue;
                 getter(ref buffer);
-                features.Add(buffer.DenseValues().ToArray());
-                progress?.Report(features.Count);
+                vectors[row] = buffer.DenseValues().ToArray();
+                if (truncated.Count == truncatedBefore) fresh.Add(row);
             }
         }
-        return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);
+        cache?.AddRange(fresh.Select(i => (hashes![i], vectors[i]!)));
+
+        var kept = Enumerable.Range(0, images.Count).Where(i => vectors[i] is not null).ToList();
+        var table = new FeatureTable(kept.Select(i => images[i]).ToList(), kept.Select(i => vectors[i]!).ToList(), featurizer.Backbone.FeatureDimension);
+        return new FeaturizeResult(table, hits, bad, truncated);
     }
 
     /// <summary>Select (or use) a trainer on a stratified split, then refit it on all rows.</summary>
