@@ -25,7 +25,7 @@ public static class AtomicFile
             using (var stream = new FileStream(temp, CreateOptions()))
             {
                 write(stream);
-                stream.Flush(flushToDisk: true);
+                if (stream.CanWrite) stream.Flush(flushToDisk: true); // some writers close the stream when done
             }
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, DefaultMode(folder));
             File.Move(temp, full, overwrite);

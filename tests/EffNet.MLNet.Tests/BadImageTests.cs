@@ -149,7 +149,7 @@ public class BadImageTests
         var (code, stdout, stderr) = CliTests.EffnetWithHome(dir.File("home"), "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet");
         Assert.True(code == 0, stderr);
         Assert.Contains("not-an-image.jpg", stderr);
-        Assert.Contains("2 unreadable image(s) left out", stderr);
+        Assert.Contains("2 unusable image(s) left out", stderr);
         var report = File.ReadAllLines(dir.File("model.bad-images.tsv"));
         Assert.Equal(3, report.Length);
         Assert.Contains(report, l => l.Contains("empty.png") && l.Contains("empty"));

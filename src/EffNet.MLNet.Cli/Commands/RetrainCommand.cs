@@ -53,7 +53,10 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
 
         var st = old.Settings;
-        var backbone = new EfficientNetFeaturizerOptions { Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed };
+        var backbone = new EfficientNetFeaturizerOptions
+        {
+            Variant = st.Variant, WeightsPath = st.WeightsPath, RandomInit = st.RandomInit, Seed = st.RandomSeed, AcceptTruncatedImages = s.AcceptTruncated,
+        };
         var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,

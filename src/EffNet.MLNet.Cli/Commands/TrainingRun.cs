@@ -17,16 +17,10 @@ internal static class TrainingRun
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
-        var (images, bad) = BadImages.Check(ImageDataset.Load(r.Data), r.FailOnBadImage);
-        var badReport = BadImages.ReportPath(r.Output);
-        if (bad.Count > 0)
-        {
-            Imaging.ImageCheck.WriteReport(badReport, bad);
-            var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            foreach (var b in bad.Take(10)) stderr.MarkupLine($"[yellow]skipped[/] {Markup.Escape(b.ImagePath)}: {Markup.Escape(b.Reason)}");
-            stderr.MarkupLine($"[yellow]{bad.Count} unreadable image(s) left out; all listed in {Markup.Escape(badReport)}[/]");
-        }
-        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read; see {badReport}.");
+        Directory.CreateDirectory(Path.GetDirectoryName(r.Output)!);
+        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(r.Data), r.FailOnBadImage);
+        BadImages.Print(bad);
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read.");
         var backbone = resolveBackbone(quiet);
         if (r.ExpectedIdentity is not null && backbone.Identity != r.ExpectedIdentity)
             throw new InvalidDataException($"The backbone differs from the one the model was trained with ({r.ExpectedIdentity} then, {backbone.Identity} now); train a new model instead.");
@@ -35,7 +29,13 @@ internal static class TrainingRun
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
         var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
 
-        var (table, hits) = Featurize(ml, featurizer, images, cache, quiet);
+        var featurized = Featurize(ml, featurizer, images, cache, quiet, skipBadImages: !r.FailOnBadImage);
+        var (table, hits) = (featurized.Table, featurized.CacheHits);
+        BadImages.Print(featurized.BadImages);
+        BadImages.WarnTruncated(featurized.AcceptedTruncated);
+        bad.AddRange(featurized.BadImages);
+        if (table.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be used.");
+        images = [.. table.Images];
         var options = new TrainingOptions
         {
             Trainer = r.TrainerOption == "auto" ? null : Trainers.Parse(r.TrainerOption),
@@ -47,6 +47,7 @@ internal static class TrainingRun
             ? ImageClassifierTrainer.Train(ml, featurizer, table, options)
             : AnsiConsole.Status().Start("Training…", _ => ImageClassifierTrainer.Train(ml, featurizer, table, options));
 
+        BadImages.WriteOrRemoveReport(r.Output, bad);
         ModelFiles.SaveModel(ml, result.Model, r.Output);
         var report = new ModelReport
         {
@@ -91,19 +92,19 @@ internal static class TrainingRun
         return ExitCodes.Success;
     }
 
-    private static (FeatureTable, int) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, FeatureCache cache, bool quiet)
+    private static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, FeatureCache cache, bool quiet, bool skipBadImages)
     {
-        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
-        (FeatureTable, int) result = default;
+        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages);
+        FeaturizeResult? result = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"Featurizing {images.Count} images", maxValue: images.Count);
                 var watch = System.Diagnostics.Stopwatch.StartNew();
-                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, new SyncProgress(n => task.Value = n));
+                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, new SyncProgress(n => task.Value = n));
                 task.Description = string.Create(CultureInfo.InvariantCulture, $"Featurized {images.Count} images in {watch.Elapsed.TotalSeconds:0.0} s");
             });
-        return result;
+        return result!;
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
