@@ -7,16 +7,9 @@ public class ImageCorpusTests
 {
     private const int Size = 64;
 
-    private static readonly Lazy<string> Corpus = new(() =>
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "effnet-image-corpus-" + Environment.ProcessId);
-        TorchvisionFixtures.RunScript("images", dir);
-        return dir;
-    });
-
     private static float[] Decode(string name)
     {
-        var path = Path.Combine(Corpus.Value, name);
+        var path = ImageCorpus.File(name);
         Assert.Null(ImageCheck.Problem(path));
         var pixels = new float[3 * Size * Size];
         FastImageDecoder.Decode(path, Size, pixels);

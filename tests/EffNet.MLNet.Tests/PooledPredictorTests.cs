@@ -1,3 +1,4 @@
+using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
 
 namespace EffNet.MLNet.Tests;
@@ -29,9 +30,9 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
         using (var bad = new TempDir())
         {
             File.WriteAllText(bad.File("upload.jpg"), "<html>not an image</html>");
-            var ex = Assert.Throws<InvalidDataException>(() => predictor.Predict(bad.File("upload.jpg")));
+            var ex = Assert.Throws<BadImageException>(() => predictor.Predict(bad.File("upload.jpg")));
             Assert.Contains("upload.jpg", ex.Message);
-            Assert.Contains("not an image", Assert.Throws<InvalidDataException>(() => predictor.Predict("<html/>"u8.ToArray())).Message);
+            Assert.Contains("not an image", Assert.Throws<BadImageException>(() => predictor.Predict("<html/>"u8.ToArray())).Message);
 
             // In a batch, the bad image gets its own error and the others their usual results.
             var mixed = predictor.PredictBatch([images[0], bad.File("upload.jpg"), images[1]]);
@@ -45,6 +46,22 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
         var parallel = new ImagePrediction[8][];
         Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t => parallel[t] = images.Select(predictor.Predict).ToArray());
         Assert.All(parallel, run => Assert.Equal(serial.Select(p => (p.PredictedLabel, p.Score)), run.Select(p => (p.PredictedLabel, p.Score))));
+    }
+
+    // Engines beyond the retained count are disposed when returned; each must leave the shared model
+    // (and its ONNX Runtime session) alone. With ML.NET's default OwnsTransformer = true the test host crashed here.
+    [Fact]
+    public void Engines_dropped_from_the_pool_leave_the_shared_model_usable()
+    {
+        using var dir = new TempDir();
+        var result = ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table, new TrainingOptions { Trainer = TrainerKind.Sdca });
+        var modelPath = dir.File("model.zip");
+        _f.Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(_f.Ml), modelPath);
+        using var predictor = new PooledPredictor(modelPath, new PooledPredictorOptions { MaxRetainedEngines = 1, WatchForChanges = false });
+        var image = _f.Table.Images[0].ImagePath;
+        var expected = predictor.Predict(image);
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ => Assert.Equal(expected.Score, predictor.Predict(image).Score));
+        Assert.Equal(expected.Score, predictor.Predict(image).Score);
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(string imagePath)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        using var image = EncodedImage.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages);
         return Predict(image);
     }
 
@@ -127,7 +127,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(byte[] image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = EncodedImage.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
         return Predict(decoded);
     }
 
@@ -136,7 +136,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(Stream image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = EncodedImage.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
         return Predict(decoded);
     }
 
@@ -208,7 +208,7 @@ public sealed class PooledPredictor : IDisposable
         {
             for (var i = 0; i < paths.Length; i++)
             {
-                try { images[i] = EncodedImage.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages); }
+                try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages); }
                 catch (BadImageException ex) { errors[i] = ex.Message; }
             }
             var scored = generation.PredictMany(images.OfType<MLImage>().ToList());

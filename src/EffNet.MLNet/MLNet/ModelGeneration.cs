@@ -1,0 +1,127 @@
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace EffNet.MLNet;
+
+/// <summary>
+/// One loaded version of a model file: the model, loaded once and shared by every engine (ONNX
+/// Runtime's <c>Run</c> is thread-safe, so engines differ only in their small row buffers), and a
+/// pool of prediction engines over it. A reload makes a new generation; the old one is disposed
+/// when the last request that leased it returns, so no in-flight prediction fails.
+/// </summary>
+internal sealed class ModelGeneration : IDisposable
+{
+    private readonly ObjectPool<PredictionEngine<ImageRow, ScoreRow>> _engines;
+    private readonly SchemaDefinition _inputDefinition;
+    private int _leases = 1; // the owner's own lease, returned by Retire
+    private bool _retired;
+    private bool _disposed;
+
+    public ModelGeneration(MLContext ml, byte[] modelBytes, string path, DateTime fileTimeUtc, int maxRetainedEngines)
+    {
+        Ml = ml;
+        FileTimeUtc = fileTimeUtc;
+        FileLength = modelBytes.LongLength;
+        ITransformer saved;
+        DataViewSchema savedInput;
+        using (var stream = new MemoryStream(modelBytes, writable: false))
+            (saved, savedInput) = SavedModel.LoadWithSchema(ml, stream, path);
+        Serving = ServingModel.From(saved, savedInput, path);
+        Labels = Serving.Labels();
+        _inputDefinition = SchemaDefinition.Create(typeof(ImageRow));
+        _inputDefinition[0].ColumnName = Serving.ImageColumn;
+        // OwnsTransformer = false: an engine leaving the pool must not dispose the model (and its ONNX
+        // Runtime session) that the other engines share; that was the "crash under concurrency".
+        var engineOptions = new PredictionEngineOptions { IgnoreMissingColumns = true, InputSchemaDefinition = _inputDefinition, OwnsTransformer = false };
+        var policy = new EnginePolicy(() => ml.Model.CreatePredictionEngine<ImageRow, ScoreRow>(Serving.Model, engineOptions));
+        _engines = new DefaultObjectPoolProvider { MaximumRetained = maxRetainedEngines }.Create(policy);
+    }
+
+    public MLContext Ml { get; }
+
+    public ServingModel Serving { get; }
+
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The model file's last write time and length when this generation was read.</summary>
+    public DateTime FileTimeUtc { get; }
+
+    public long FileLength { get; }
+
+    /// <summary>Take a lease for one request; false once the generation has been retired and drained.</summary>
+    public bool TryLease()
+    {
+        lock (_engines)
+        {
+            if (_disposed || _retired) return false;
+            _leases++;
+            return true;
+        }
+    }
+
+    public void Return() => Release();
+
+    /// <summary>The owner lets go: the generation is disposed once the requests still holding it return.</summary>
+    public void Retire()
+    {
+        lock (_engines)
+        {
+            if (_retired) return;
+            _retired = true;
+        }
+        Release();
+    }
+
+    public ScoreRow Predict(MLImage image)
+    {
+        var engine = _engines.Get();
+        try { return engine.Predict(new ImageRow { Image = image }); }
+        finally { _engines.Return(engine); }
+    }
+
+    /// <summary>Score many decoded images in one pass over the model.</summary>
+    public List<ScoreRow> PredictMany(IReadOnlyList<MLImage> images)
+    {
+        var rows = Ml.Data.LoadFromEnumerable(images.Select(i => new ImageRow { Image = i }), _inputDefinition);
+        return Ml.Data.CreateEnumerable<ScoreRow>(Serving.Model.Transform(rows), reuseRowObject: false, ignoreMissingColumns: true).ToList();
+    }
+
+    public void Dispose() => Retire();
+
+    private void Release()
+    {
+        lock (_engines)
+        {
+            if (--_leases > 0) return;
+            _disposed = true;
+        }
+        (_engines as IDisposable)?.Dispose();
+        (Serving.Model as IDisposable)?.Dispose();
+    }
+
+    private sealed class EnginePolicy(Func<PredictionEngine<ImageRow, ScoreRow>> create) : IPooledObjectPolicy<PredictionEngine<ImageRow, ScoreRow>>
+    {
+        public PredictionEngine<ImageRow, ScoreRow> Create() => create();
+
+        public bool Return(PredictionEngine<ImageRow, ScoreRow> engine) => true;
+    }
+
+    /// <summary>Model input: one decoded image (its column is renamed to the model's image column).</summary>
+    internal sealed class ImageRow
+    {
+        // ResizeImages takes an image of any actual size; the declared size is only a type tag (and
+        // ML.NET 5's parameterless ImageType attribute throws).
+        [ImageType(1, 1)]
+        public MLImage? Image { get; set; }
+    }
+
+    /// <summary>Model output.</summary>
+    internal sealed class ScoreRow
+    {
+        public string PredictedLabel { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+    }
+}

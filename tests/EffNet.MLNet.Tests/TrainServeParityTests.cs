@@ -1,0 +1,128 @@
+using EffNet.MLNet.Imaging;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using Xunit.Abstractions;
+
+namespace EffNet.MLNet.Tests;
+
+/// <summary>
+/// DESIGN.md "Training and serving see the same pixels": on every image of the odd-image corpus,
+/// what training computes (the fast decoder, the estimator's Transform) equals what the saved
+/// model computes when stock ML.NET loads it (LoadImages → ResizeImages → ExtractPixels → ONNX),
+/// image by image, and what <see cref="PooledPredictor"/> feeds it from bytes.
+/// </summary>
+public class TrainServeParityTests(ITestOutputHelper output)
+{
+    private const int Size = 256; // B0's resize size: the square both paths hand to the graph
+
+    private static readonly Lazy<EfficientNetBackbone> B0 = new(() =>
+        EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions { WeightsPath = TorchvisionFixtures.File("b0.pth") }));
+
+    [Fact]
+    public void Fast_decoder_pixels_equal_the_saved_chains_pixels_on_every_odd_image()
+    {
+        var names = ImageCorpus.Names;
+        var stock = StockPixels(names.Select(ImageCorpus.File).ToList());
+        foreach (var (name, i) in names.Select((n, i) => (n, i)))
+        {
+            var fast = new float[3 * Size * Size];
+            FastImageDecoder.Decode(ImageCorpus.File(name), Size, fast);
+            var (meanAbs, cosine) = Compare(fast, stock[i]);
+            output.WriteLine($"{name}: mean |Δ| {meanAbs:F2} of 255, centred cosine {cosine:F5}");
+            Assert.True(meanAbs < 1.0 && cosine > 0.9999, $"{name}: the fast decoder's pixels differ from the saved chain's (mean |Δ| {meanAbs:F2}, centred cosine {cosine:F5})");
+        }
+        // The comparison sees orientation: the same scene stored rotated (EXIF 6) is a different input.
+        var upright = new float[3 * Size * Size];
+        FastImageDecoder.Decode(ImageCorpus.File("progressive.jpg"), Size, upright);
+        Assert.True(Compare(upright, stock[names.ToList().IndexOf("photo-exif-6.jpg")]).Cosine < 0.9, "a rotated scene must not compare as equal");
+    }
+
+    [Fact]
+    public void Training_features_equal_the_saved_models_features_on_every_odd_image()
+    {
+        var ml = new MLContext(0);
+        var names = ImageCorpus.Names;
+        var rows = names.Select(n => new PathRow { ImagePath = ImageCorpus.File(n) }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var featurizer = ml.Transforms.ExtractEfficientNetFeatures(B0.Value).Fit(data);
+        var training = Features(ml, featurizer.Transform(data));
+
+        using var dir = new TempDir();
+        ml.Model.Save(featurizer, data.Schema, dir.File("featurizer.zip"));
+        var stockMl = new MLContext(1);
+        var saved = stockMl.Model.Load(dir.File("featurizer.zip"), out _);
+        Assert.IsNotType<EfficientNetFeaturizerTransformer>(saved);
+        var serving = Features(stockMl, saved.Transform(stockMl.Data.LoadFromEnumerable(rows)));
+
+        for (var i = 0; i < names.Count; i++)
+        {
+            var cosine = FeaturizerTests.Cosine(training[i], serving[i]);
+            output.WriteLine($"{names[i]}: cosine {cosine:F6}");
+            Assert.True(cosine >= 0.999, $"{names[i]}: training and the saved model disagree (cosine {cosine:F6})");
+        }
+    }
+
+    [Fact]
+    public void Bytes_given_to_the_predictor_decode_to_the_pixels_LoadImages_gives()
+    {
+        var names = ImageCorpus.Names;
+        var ml = new MLContext(0);
+        var stock = StockPixels(names.Select(ImageCorpus.File).ToList());
+        var fromBytes = ml.Transforms.ResizeImages("Resized", Size, Size, "Image", ImageResizingEstimator.ResizingKind.IsoCrop)
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Resized"));
+        for (var i = 0; i < names.Count; i++)
+        {
+            using var image = MLImageDecoder.Decode(File.ReadAllBytes(ImageCorpus.File(names[i])), names[i]);
+            var view = ml.Data.LoadFromEnumerable([new ImageInput { Image = image }]);
+            var pixels = ml.Data.CreateEnumerable<PixelRow>(fromBytes.Fit(view).Transform(view), reuseRowObject: false).Single().Pixels;
+            var (meanAbs, _) = Compare(pixels, stock[i]);
+            Assert.True(meanAbs < 0.5, $"{names[i]}: bytes decode differently from LoadImages (mean |Δ| {meanAbs:F3})");
+        }
+    }
+
+    internal static List<float[]> StockPixels(IReadOnlyList<string> paths)
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
+        var chain = ml.Transforms.LoadImages("Image", "", "ImagePath")
+            .Append(ml.Transforms.ResizeImages("Resized", Size, Size, "Image", ImageResizingEstimator.ResizingKind.IsoCrop))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Resized"));
+        return ml.Data.CreateEnumerable<PixelRow>(chain.Fit(data).Transform(data), reuseRowObject: false).Select(r => r.Pixels).ToList();
+    }
+
+    private static List<float[]> Features(MLContext ml, IDataView view) =>
+        ml.Data.CreateEnumerable<FeaturizerTests.FeatureRow>(view, reuseRowObject: false).Select(r => r.Features).ToList();
+
+    private static (double MeanAbs, double Cosine) Compare(float[] a, float[] b)
+    {
+        double meanA = a.Average(), meanB = b.Average(), abs = 0, dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            abs += Math.Abs(a[i] - b[i]);
+            double x = a[i] - meanA, y = b[i] - meanB;
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        var cosine = na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / Math.Sqrt(na * nb);
+        return (abs / a.Length, cosine);
+    }
+
+    private sealed class PathRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+
+    private sealed class ImageInput
+    {
+        [ImageType(1, 1)]
+        public MLImage? Image { get; set; }
+    }
+
+    private sealed class PixelRow
+    {
+        [VectorType(3 * Size * Size)]
+        public float[] Pixels { get; set; } = [];
+    }
+}
