@@ -40,8 +40,11 @@ public class MutationTests
         {
             try
             {
-                // The full check and the decoder must agree on every mutant: what one passes, the other decodes.
+                // The full check and the decoder must agree on every mutant: what one passes, the other decodes;
+                // and what the header check refuses, the full check refuses too.
                 var problem = ImageCheck.Problem(path);
+                if (ImageCheck.HeaderProblem(path) is { } header && problem is null)
+                    return new InvalidOperationException($"the header check says '{header}', the full check 'fine'");
                 string? refused = null;
                 try { FastImageDecoder.Decode(path, 64, buffer); }
                 catch (BadImageException ex) { refused = ex.Reason; }

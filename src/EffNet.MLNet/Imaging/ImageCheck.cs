@@ -31,7 +31,7 @@ public static class ImageCheck
     {
         try
         {
-            using var image = OpenedImage.Open(path, maxPixels);
+            OpenedImage.CheckHeader(path, maxPixels);
             return null;
         }
         catch (BadImageException ex) { return ex.Reason; }

@@ -24,18 +24,16 @@ internal sealed class OpenedImage : IDisposable
 
     /// <summary>Open the file at <paramref name="path"/>.</summary>
     /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares too many pixels.</exception>
-    public static OpenedImage Open(string path, long maxPixels)
+    public static OpenedImage Open(string path, long maxPixels) => WithFile(path, stream => Open(stream, path, maxPixels));
+
+    /// <summary>Check the header of the file at <paramref name="path"/>, reading no more of it than the decoder needs for that.</summary>
+    /// <exception cref="BadImageException">It is missing, unreadable, empty, not an image, or declares too many pixels.</exception>
+    public static void CheckHeader(string path, long maxPixels) => WithFile(path, stream =>
     {
-        if (Directory.Exists(path)) throw new BadImageException(path, "is a directory, not an image file");
-        if (!File.Exists(path)) throw new BadImageException(path, "does not exist");
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            return Open(stream, path, maxPixels);
-        }
-        catch (UnauthorizedAccessException ex) { throw new BadImageException(path, "cannot be read (permission denied)", ex); }
-        catch (IOException ex) when (ex is not BadImageException) { throw new BadImageException(path, $"cannot be read ({ex.Message})", ex); }
-    }
+        if (stream.Length == 0) throw new BadImageException(path, "is empty (0 bytes)");
+        using var codec = CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, maxPixels);
+        return true;
+    });
 
     /// <summary>Open the image in <paramref name="stream"/> (read from its position to its end); <paramref name="name"/> names it in errors.</summary>
     /// <exception cref="BadImageException">It is empty, not an image, or declares too many pixels.</exception>
@@ -45,21 +43,41 @@ internal sealed class OpenedImage : IDisposable
         try
         {
             if (data.Size == 0) throw new BadImageException(name, "is empty (0 bytes)");
-            var codec = SKCodec.Create(new SKMemoryStream(data), out var result)
-                ?? throw new BadImageException(name, $"is not an image the decoder can read ({Describe(result)})");
-            var info = codec.Info;
-            var problem = info.Width <= 0 || info.Height <= 0 ? $"declares an invalid size {info.Width}×{info.Height}"
-                : (long)info.Width * info.Height > maxPixels ? $"declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0} (a decompression bomb?)"
-                : null;
-            if (problem is null) return new OpenedImage(name, data, codec);
-            codec.Dispose();
-            throw new BadImageException(name, problem);
+            return new OpenedImage(name, data, CreateCodec(new SKMemoryStream(data), name, maxPixels));
         }
         catch
         {
             data.Dispose();
             throw;
         }
+    }
+
+    private static T WithFile<T>(string path, Func<FileStream, T> use)
+    {
+        if (Directory.Exists(path)) throw new BadImageException(path, "is a directory, not an image file");
+        if (!File.Exists(path)) throw new BadImageException(path, "does not exist");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            return use(stream);
+        }
+        catch (UnauthorizedAccessException ex) { throw new BadImageException(path, "cannot be read (permission denied)", ex); }
+        catch (IOException ex) when (ex is not BadImageException) { throw new BadImageException(path, $"cannot be read ({ex.Message})", ex); }
+    }
+
+    // The decoder for the data, with the header checks: a format it knows, a sane declared size.
+    private static SKCodec CreateCodec(SKStream stream, string name, long maxPixels)
+    {
+        // The codec owns the stream from here on; when none can be made, Skia has already freed it.
+        var codec = SKCodec.Create(stream, out var result)
+            ?? throw new BadImageException(name, $"is not an image the decoder can read ({Describe(result)})");
+        var info = codec.Info;
+        var problem = info.Width <= 0 || info.Height <= 0 ? $"declares an invalid size {info.Width}×{info.Height}"
+            : (long)info.Width * info.Height > maxPixels ? $"declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0} (a decompression bomb?)"
+            : null;
+        if (problem is null) return codec;
+        codec.Dispose();
+        throw new BadImageException(name, problem);
     }
 
     /// <summary>
