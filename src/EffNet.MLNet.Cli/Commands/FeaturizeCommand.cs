@@ -57,6 +57,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         BadImages.Print(featurized.BadImages);
         BadImages.WarnTruncated(featurized.AcceptedTruncated);
         bad.AddRange(featurized.BadImages);
+        if (table.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be used.");
 
         BadImages.WriteOrRemoveReport(output, bad);
         var view = table.ToDataView(ml);
