@@ -97,10 +97,13 @@ internal static class FeaturizationBenchmark
         try
         {
             var first = Stopwatch.StartNew();
-            ImageClassifierTrainer.Featurize(ml, featurizer, images, new FeatureCache(root, featurizer.FeatureIdentity, backbone.FeatureDimension));
+            using (var cache = new FeatureCache(root, featurizer.FeatureIdentity, backbone.FeatureDimension))
+                ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
             first.Stop();
             var second = Stopwatch.StartNew();
-            var (_, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, new FeatureCache(root, featurizer.FeatureIdentity, backbone.FeatureDimension));
+            int hits;
+            using (var cache = new FeatureCache(root, featurizer.FeatureIdentity, backbone.FeatureDimension))
+                (_, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
             second.Stop();
             Console.WriteLine($"{images.Count} images: first run {first.Elapsed.TotalSeconds:F2} s, second run {second.Elapsed.TotalSeconds:F3} s ({hits} cache hits), speed-up {first.Elapsed / second.Elapsed:F0}x");
         }

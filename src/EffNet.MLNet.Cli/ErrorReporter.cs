@@ -11,6 +11,7 @@ internal static class ErrorReporter
     {
         var (code, message) = ex switch
         {
+            OperationCanceledException => (ExitCodes.Interrupted, Interrupt.Message),
             CommandParseException or CommandRuntimeException or ArgumentException => (ExitCodes.BadArguments, ex.Message),
             FileNotFoundException f => (ExitCodes.MissingWeights, f.Message),
             Catalog.WeightsUnavailableException w => (ExitCodes.MissingWeights, w.Message),

@@ -37,7 +37,8 @@ namespace EffNet.MLNet.Cli
             });
             if (args.Length == 0 || args is ["--help"] or ["-h"])
                 Spectre.Console.AnsiConsole.MarkupLine($"[grey]{Spectre.Console.Markup.Escape(ExitCodes.Help)}[/]");
-            return app.Run(args);
+            using var interrupt = new Interrupt();
+            return app.Run(args, interrupt.Token);
         }
     }
 }

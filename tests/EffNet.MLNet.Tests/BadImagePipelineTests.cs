@@ -100,7 +100,7 @@ public class BadImagePipelineTests
         var data = ml.Data.LoadFromEnumerable(rows);
 
         var lenient = Featurizer(ml, data, new EfficientNetFeaturizerOptions { AcceptTruncatedImages = true });
-        var cache = new FeatureCache(Path.Combine(dir.Path, "cache"), lenient.FeatureIdentity, 1280);
+        using var cache = new FeatureCache(Path.Combine(dir.Path, "cache"), lenient.FeatureIdentity, 1280);
         var first = ImageClassifierTrainer.Featurize(ml, lenient, images, cache, skipBadImages: true);
         Assert.Equal([rows[0].ImagePath, set.Good, set.TruncatedJpeg, rows[5].ImagePath], first.Table.Images.Select(i => i.ImagePath));
         Assert.Equal([set.DamagedWebp, set.Html], first.BadImages.Select(b => b.ImagePath));
@@ -109,7 +109,8 @@ public class BadImagePipelineTests
         // A strict run over the same cache must meet the truncated image again, not take it from the cache.
         var strict = Featurizer(ml, data, new EfficientNetFeaturizerOptions());
         Assert.Equal(lenient.FeatureIdentity, strict.FeatureIdentity);
-        var second = ImageClassifierTrainer.Featurize(ml, strict, images, new FeatureCache(Path.Combine(dir.Path, "cache"), strict.FeatureIdentity, 1280), skipBadImages: true);
+        using var reopened = new FeatureCache(Path.Combine(dir.Path, "cache"), strict.FeatureIdentity, 1280);
+        var second = ImageClassifierTrainer.Featurize(ml, strict, images, reopened, skipBadImages: true);
         Assert.Equal(3, second.CacheHits); // the good sample (twice, same content) and good.jpg
         Assert.Equal([set.DamagedWebp, set.TruncatedJpeg, set.Html], second.BadImages.Select(b => b.ImagePath));
         for (var i = 0; i < second.Table.Count; i++)

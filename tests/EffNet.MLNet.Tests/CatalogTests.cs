@@ -3,7 +3,10 @@ using EffNet.MLNet.Catalog;
 
 namespace EffNet.MLNet.Tests;
 
-/// <summary>The pretrained-weights download path, against a local HTTP server the test starts.</summary>
+/// <summary>
+/// The pretrained-weights download path, against a local HTTP server the test starts (plain
+/// http on loopback, so every catalog here opts in with AllowHttp, except the test of the refusal).
+/// </summary>
 public class CatalogTests
 {
     private static (byte[] Content, PretrainedWeights Entry) TestFile(int size = 600_000, int seed = 1)
@@ -22,7 +25,7 @@ public class CatalogTests
         using var server = new LocalFileServer();
         var (content, entry) = TestFile();
         server.Add(entry.FileName, content);
-        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true };
         var reports = new List<DownloadProgress>();
 
         var path = new WeightsDownloader(catalog).Ensure(entry, new SyncProgress(reports.Add));
@@ -43,7 +46,7 @@ public class CatalogTests
         using var server = new LocalFileServer();
         var (content, entry) = TestFile(1_000_000);
         server.Add(entry.FileName, content);
-        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true, Attempts = 1 };
 
         server.CutAfter = 300_000;
         var first = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
@@ -65,7 +68,7 @@ public class CatalogTests
         var (_, entry) = TestFile();
         var (other, _) = TestFile(seed: 2);
         server.Add(entry.FileName, other);
-        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true };
 
         var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
         Assert.Contains("refused and removed", ex.Message);
@@ -80,7 +83,7 @@ public class CatalogTests
         using var server = new LocalFileServer { Throttle = TimeSpan.FromMilliseconds(20) };
         var (content, entry) = TestFile(1_500_000);
         server.Add(entry.FileName, content);
-        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true };
 
         var tasks = Enumerable.Range(0, 2).Select(_ => Task.Run(() => new WeightsDownloader(catalog).Ensure(entry))).ToArray();
         var paths = await Task.WhenAll(tasks);
@@ -94,7 +97,7 @@ public class CatalogTests
         using var cache = new TempDir();
         var (_, entry) = TestFile();
         var closed = $"http://127.0.0.1:{LocalFileServer.FreePort()}/mirror/";
-        var catalog = new PretrainedCatalog(cache.Path, closed);
+        var catalog = new PretrainedCatalog(cache.Path, closed) { AllowHttp = true, RetryDelay = TimeSpan.FromMilliseconds(10) };
 
         var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
         Assert.Contains(entry.FileName, ex.Message);
@@ -108,13 +111,174 @@ public class CatalogTests
     {
         using var cache = new TempDir();
         var (content, entry) = TestFile();
-        var catalog = new PretrainedCatalog(cache.Path, $"http://127.0.0.1:{LocalFileServer.FreePort()}/");
+        var catalog = new PretrainedCatalog(cache.Path, $"http://127.0.0.1:{LocalFileServer.FreePort()}/") { AllowHttp = true };
         File.WriteAllBytes(Path.Combine(cache.Path, entry.FileName), content);
         Assert.Equal(Path.Combine(cache.Path, entry.FileName), new WeightsDownloader(catalog).Ensure(entry));
 
         var (wrong, entry2) = (TestFile(seed: 3).Content, TestFile(seed: 4).Entry);
         File.WriteAllBytes(Path.Combine(cache.Path, entry2.FileName), wrong);
         Assert.Contains("not the published file", Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry2)).Message);
+    }
+
+    [Fact]
+    public void Plain_http_is_refused_without_the_opt_in_even_on_loopback()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer();
+        var (content, entry) = TestFile();
+        server.Add(entry.FileName, content);
+
+        var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(new PretrainedCatalog(cache.Path, server.BaseAddress)).Ensure(entry));
+        Assert.Contains(entry.FileName, ex.Message);
+        Assert.Contains(server.BaseAddress + entry.FileName, ex.Message);
+        Assert.Contains("plain http", ex.Message);
+        Assert.Contains("EFFNET_ALLOW_HTTP=1", ex.Message);
+        Assert.Contains(Path.Combine(cache.Path, entry.FileName), ex.Message);
+        Assert.Empty(server.Requests);
+
+        var other = Assert.Throws<WeightsUnavailableException>(() =>
+            new WeightsDownloader(new PretrainedCatalog(cache.Path, "ftp://127.0.0.1/models/") { AllowHttp = true }).Ensure(entry));
+        Assert.Contains("not ftp", other.Message);
+
+        // The same catalog with the explicit opt-in downloads.
+        var path = new WeightsDownloader(new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true }).Ensure(entry);
+        Assert.Equal(content, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void A_stalled_download_fails_after_the_stall_timeout_and_the_next_run_resumes()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer();
+        var (content, entry) = TestFile(1_000_000);
+        server.Add(entry.FileName, content);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true, StallTimeout = TimeSpan.FromSeconds(1), Attempts = 1 };
+
+        server.StallAfter = 200_000;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the stalled download took {clock.Elapsed.TotalSeconds:F1} s to fail");
+        Assert.Contains("sent nothing for 1 s after 200,000 bytes", ex.Message);
+        Assert.Contains(entry.FileName, ex.Message);
+        Assert.Contains(server.BaseAddress + entry.FileName, ex.Message);
+        Assert.Contains("resumes", ex.Message);
+
+        var path = new WeightsDownloader(catalog).Ensure(entry);
+        Assert.Equal(content, File.ReadAllBytes(path));
+        Assert.Equal("bytes=200000-", server.Requests[^1].Range);
+    }
+
+    [Fact]
+    public void A_stall_is_retried_and_the_retry_resumes_within_one_call()
+    {
+        using var server = new LocalFileServer();
+        var (content, entry) = TestFile(1_000_000);
+        server.Add(entry.FileName, content);
+        PretrainedCatalog Catalog(string cache) => new(cache, server.BaseAddress)
+        {
+            AllowHttp = true, StallTimeout = TimeSpan.FromSeconds(1), Attempts = 3, RetryDelay = TimeSpan.FromMilliseconds(10),
+        };
+
+        using var cache = new TempDir();
+        server.StallBeforeHeaders = true;
+        Assert.Equal(content, File.ReadAllBytes(new WeightsDownloader(Catalog(cache.Path)).Ensure(entry)));
+        Assert.Equal(2, server.Requests.Count);
+
+        using var cache2 = new TempDir();
+        server.StallAfter = 300_000;
+        Assert.Equal(content, File.ReadAllBytes(new WeightsDownloader(Catalog(cache2.Path)).Ensure(entry)));
+        Assert.Equal(4, server.Requests.Count);
+        Assert.Equal("bytes=300000-", server.Requests[^1].Range);
+    }
+
+    [Fact]
+    public void Server_errors_are_retried_with_growing_waits_until_one_succeeds()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer { FailFirst = 3 };
+        var (content, entry) = TestFile();
+        server.Add(entry.FileName, content);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true, Attempts = 4, RetryDelay = TimeSpan.FromMilliseconds(200) };
+
+        Assert.Equal(content, File.ReadAllBytes(new WeightsDownloader(catalog).Ensure(entry)));
+        Assert.Equal(4, server.Requests.Count);
+        // Waits of 200, 400 and 800 ms between the four requests; a gap can be longer than its wait (a loaded machine), never shorter.
+        var gaps = server.RequestTimes.Zip(server.RequestTimes.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToArray();
+        Assert.True(gaps[0] >= 190 && gaps[1] >= 390 && gaps[2] >= 790, $"gaps between attempts: {string.Join(", ", gaps.Select(g => $"{g:F0} ms"))}");
+    }
+
+    [Fact]
+    public void Retries_give_up_after_the_last_attempt_and_a_404_is_not_retried()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer { FailFirst = 10 };
+        var (content, entry) = TestFile();
+        server.Add(entry.FileName, content);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true, Attempts = 3, RetryDelay = TimeSpan.FromMilliseconds(10) };
+
+        var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
+        Assert.Contains("503", ex.Message);
+        Assert.Contains("gave up after 3 attempts", ex.Message);
+        Assert.Contains(server.BaseAddress + entry.FileName, ex.Message);
+        Assert.Equal(3, server.Requests.Count);
+
+        server.FailFirst = 0;
+        var (_, missing) = TestFile(seed: 9);
+        Assert.Contains("404", Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(missing)).Message);
+        Assert.Equal(4, server.Requests.Count);
+    }
+
+    [Fact]
+    public void A_pinned_full_hash_refuses_a_file_that_only_matches_the_prefix()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer();
+        var (content, entry) = TestFile();
+        server.Add(entry.FileName, content);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true };
+        var target = Path.Combine(cache.Path, entry.FileName);
+        var actual = Convert.ToHexStringLower(SHA256.HashData(content));
+        // Same 8-hex prefix, different rest: what a forged file that matches the name would have.
+        var forgedPin = actual[..8] + new string(actual[8..].Select(c => c == '0' ? '1' : '0').ToArray());
+
+        File.WriteAllText(target + ".sha256", $"{forgedPin}  {entry.FileName}\n");
+        var ex = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
+        Assert.Contains($"pins {forgedPin}", ex.Message);
+        Assert.Contains("refused and removed", ex.Message);
+        Assert.Contains(target + ".sha256", ex.Message);
+        Assert.False(File.Exists(target));
+        Assert.False(File.Exists(target + ".partial"));
+
+        // The catalog's own full hash is held to the same way.
+        File.Delete(target + ".sha256");
+        var withKnownHash = entry with { Sha256 = forgedPin };
+        Assert.Contains("the catalog pins", Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(withKnownHash)).Message);
+
+        // The right pin (sha256sum's format, any case) lets it through; a pin changed later is checked against the verified file.
+        File.WriteAllText(target + ".sha256", $"{actual.ToUpperInvariant()}  {entry.FileName}\n");
+        Assert.Equal(content, File.ReadAllBytes(new WeightsDownloader(catalog).Ensure(entry)));
+        File.WriteAllText(target + ".sha256", forgedPin);
+        Assert.Contains("not the published", Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry)).Message);
+
+        File.WriteAllText(target + ".sha256", "<html>not a hash</html>");
+        var bad = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
+        Assert.Contains("64 hex digits", bad.Message);
+        Assert.Contains(target + ".sha256", bad.Message);
+    }
+
+    [Fact]
+    public void A_cache_from_before_pins_keeps_working_its_old_marker_read_as_a_pin()
+    {
+        // Earlier versions wrote FILE.sha256 as "hash size ticks" after verifying; its first word is the file's own hash.
+        using var cache = new TempDir();
+        var (content, entry) = TestFile();
+        var target = Path.Combine(cache.Path, entry.FileName);
+        File.WriteAllBytes(target, content);
+        var info = new FileInfo(target);
+        File.WriteAllText(target + ".sha256", $"{Convert.ToHexStringLower(SHA256.HashData(content))} {info.Length} {info.LastWriteTimeUtc.Ticks}");
+        var catalog = new PretrainedCatalog(cache.Path, $"http://127.0.0.1:{LocalFileServer.FreePort()}/");
+        Assert.Equal(target, new WeightsDownloader(catalog).Ensure(entry));
+        Assert.True(File.Exists(target + ".verified"));
     }
 
     [Fact]

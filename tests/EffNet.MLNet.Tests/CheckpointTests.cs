@@ -131,6 +131,12 @@ public class CheckpointTests
         File.WriteAllBytes(path, [.. BitConverter.GetBytes(ulong.MaxValue - 5), .. "{}"u8.ToArray()]);
         var ex = Assert.Throws<CheckpointFormatException>(() => SafetensorsReader.Read(path));
         Assert.Contains("header claims", ex.Message);
+
+        // A header that is really there but far larger than any checkpoint's is refused before it is parsed.
+        var big = dir.File("big-header.safetensors");
+        var header = "{\"__metadata__\":{\"x\":\"" + new string('a', 17 << 20) + "\"}}";
+        File.WriteAllBytes(big, [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.ASCII.GetBytes(header)]);
+        Assert.Contains("refusing it before parsing", Assert.Throws<CheckpointFormatException>(() => SafetensorsReader.Read(big)).Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EffNet.MLNet.Architecture;
 using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Weights;
 
@@ -8,10 +9,17 @@ namespace EffNet.MLNet.Tests;
 /// Seeded random mutations of real checkpoints and images (bit flips, overwritten runs,
 /// truncation, insertion): each mutated file either loads or fails with the library's own
 /// documented exception — never a crash, a hang, or an exception from deep inside a library.
+/// The hostile checkpoints of <see cref="CraftedCheckpoints"/> are mutated too, and must stay
+/// refused without allocating for what they describe.
 /// </summary>
-public class MutationTests
+public class MutationTests(CraftedCheckpointFiles crafted) : IClassFixture<CraftedCheckpointFiles>
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan CraftedBudget = TimeSpan.FromSeconds(3);
+    private const long CraftedAllocationLimit = 200L << 20;
+    private static readonly EfficientNetArchitecture B0 = EfficientNetArchitecture.For(EfficientNetVariant.B0);
+
+    public static TheoryData<string> CraftedCases => [.. CraftedCheckpoints.Cases.Keys];
 
     [Theory]
     [InlineData("small.pth")]
@@ -27,6 +35,27 @@ public class MutationTests
         });
         Assert.True(tried >= 300, $"only {tried} mutations fitted in the time budget");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(3)));
+    }
+
+    [Theory]
+    [MemberData(nameof(CraftedCases))]
+    public void Mutated_crafted_checkpoints_stay_refused_within_the_memory_bound(string name)
+    {
+        var original = File.ReadAllBytes(crafted.Paths[name]);
+        var (tried, failures) = Mutate(original, Path.GetFileName(crafted.Paths[name]), path =>
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            try
+            {
+                CheckpointLoader.Load(B0, path);
+                return new InvalidOperationException("a crafted file without B0's tensors was accepted");
+            }
+            catch (CheckpointFormatException) { }
+            catch (Exception ex) { return ex; }
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            return allocated < CraftedAllocationLimit ? null : new InsufficientMemoryException($"allocated {allocated:N0} bytes before refusing it");
+        }, CraftedBudget, minimumTries: 50);
+        Assert.True(failures.Count == 0, $"{failures.Count} of {tried} mutations: " + string.Join("\n", failures.Take(3)));
     }
 
     [Theory]
@@ -57,7 +86,7 @@ public class MutationTests
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(3)));
     }
 
-    private static (int Tried, List<string> Failures) Mutate(byte[] original, string name, Func<string, Exception?> load)
+    private static (int Tried, List<string> Failures) Mutate(byte[] original, string name, Func<string, Exception?> load, TimeSpan? budget = null, int minimumTries = 0)
     {
         using var dir = new TempDir();
         var path = dir.File(name);
@@ -65,7 +94,7 @@ public class MutationTests
         var failures = new List<string>();
         var clock = Stopwatch.StartNew();
         var tried = 0;
-        while (clock.Elapsed < Budget && tried < 2000)
+        while ((clock.Elapsed < (budget ?? Budget) || tried < minimumTries) && tried < 2000)
         {
             var bytes = (byte[])original.Clone();
             switch (random.Next(4))

@@ -52,7 +52,7 @@ public class PortableModelTests
         }
     }
 
-    private static List<(string Label, float[] Scores)> RunConsumer(string[] args)
+    internal static List<(string Label, float[] Scores)> RunConsumer(string[] args)
     {
         var output = ConsumerBuild.Value;
         Assert.False(File.Exists(Path.Combine(output, "EffNet.MLNet.dll")), "the consumer must not reference EffNet.MLNet");

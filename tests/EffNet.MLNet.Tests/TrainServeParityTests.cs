@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EffNet.MLNet.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -79,6 +80,27 @@ public class TrainServeParityTests(ITestOutputHelper output)
             var (meanAbs, _) = Compare(pixels, stock[i]);
             Assert.True(meanAbs < 0.5, $"{names[i]}: bytes decode differently from LoadImages (mean |Δ| {meanAbs:F3})");
         }
+    }
+
+    [Fact]
+    public void Evaluate_on_the_validation_images_reproduces_savedModelOnValidation_exactly_with_exif_photos()
+    {
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        TorchvisionFixtures.RunScript("exif-dataset", SampleData.Folder, data);
+        var model = dir.File("model.zip");
+        var train = CliTests.Effnet("train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet");
+        Assert.True(train.Code == 0, train.Err);
+
+        var report = JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement;
+        var validation = report.GetProperty("data").GetProperty("validationImagePaths").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Contains(validation, p => p.EndsWith("-exif.jpg", StringComparison.Ordinal));
+        var manifest = dir.File("validation.csv");
+        File.WriteAllLines(manifest, validation.Select(p => $"{p},{Path.GetFileName(Path.GetDirectoryName(p))}"));
+        var evaluate = CliTests.Effnet("evaluate", "--model", model, "--data", manifest, "--json");
+        Assert.True(evaluate.Code == 0, evaluate.Err);
+
+        Assert.Equal(JsonSerializer.Serialize(report.GetProperty("savedModelOnValidation")), JsonSerializer.Serialize(JsonDocument.Parse(evaluate.Out).RootElement));
     }
 
     internal static List<float[]> StockPixels(IReadOnlyList<string> paths)

@@ -108,6 +108,7 @@ public class WorkflowTests
         Assert.Equal(0, code);
         Assert.Contains("2 bad arguments", stdout.ReplaceLineEndings(" "));
         Assert.Contains("4 missing weights", stdout.ReplaceLineEndings(" "));
+        Assert.Contains("130 interrupted", stdout.ReplaceLineEndings(" "));
     }
 }
 

@@ -1,15 +1,37 @@
-// Loads a model.zip made by `effnet train` with stock ML.NET only and prints, per image,
+// A user's program with stock ML.NET only. Loads a model.zip and prints, per image,
 // "path<TAB>PredictedLabel<TAB>score0,score1,…" (scores round-trip exactly).
+//   PortableModelConsumer model.zip IMAGE…            a model that reads image paths (effnet train, the estimator)
+//   PortableModelConsumer --bytes model.zip IMAGE…    a model saved with ImageInputModel.Save: each image's bytes, in memory
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
+var fromBytes = args[0] == "--bytes";
+var rest = fromBytes ? args[1..] : args;
 var ml = new MLContext();
-var model = ml.Model.Load(args[0], out var schema);
-var engine = ml.Model.CreatePredictionEngine<Input, Output>(model);
-foreach (var image in args.Skip(1))
+var model = ml.Model.Load(rest[0], out _);
+var pathEngine = fromBytes ? null : ml.Model.CreatePredictionEngine<Input, Output>(model);
+var byteEngine = fromBytes ? ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model) : null;
+foreach (var image in rest.Skip(1))
 {
-    var p = engine.Predict(new Input { ImagePath = image });
-    Console.WriteLine($"{image}\t{p.PredictedLabel}\t{string.Join(",", p.Score.Select(s => s.ToString("R", CultureInfo.InvariantCulture)))}");
+    var (label, score) = fromBytes ? PredictBytes(byteEngine!, File.ReadAllBytes(image)) : Predict(pathEngine!, image);
+    Console.WriteLine($"{image}\t{label}\t{string.Join(",", score.Select(s => s.ToString("R", CultureInfo.InvariantCulture)))}");
+}
+
+static (string, float[]) Predict(PredictionEngine<Input, Output> engine, string path)
+{
+    var p = engine.Predict(new Input { ImagePath = path });
+    return (p.PredictedLabel, p.Score);
+}
+
+static (string, float[]) PredictBytes(PredictionEngine<ModelInput, ModelOutput> engine, byte[] bytes)
+{
+    // <readme name="stock-bytes">
+    using var image = MLImage.CreateFromStream(new MemoryStream(bytes));
+    var prediction = engine.Predict(new ModelInput { Image = image });
+    // </readme>
+    return (prediction.PredictedLabel, prediction.Score);
 }
 
 public sealed class Input
@@ -22,3 +44,17 @@ public sealed class Output
     public string PredictedLabel { get; set; } = "";
     public float[] Score { get; set; } = [];
 }
+
+// <readme name="stock-bytes-classes">
+public sealed class ModelInput
+{
+    [ImageType(224, 224)]   // any size: the model resizes and crops
+    public MLImage Image { get; set; } = null!;
+}
+
+public sealed class ModelOutput
+{
+    public string PredictedLabel { get; set; } = "";
+    public float[] Score { get; set; } = [];
+}
+// </readme>

@@ -49,9 +49,9 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var ml = new MLContext(0);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: s.ToOptions())
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
+        using var cache = TrainingRun.OpenCache(featurizer);
         var watch = Stopwatch.StartNew();
-        var featurized = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages: !s.FailOnBadImage);
+        var featurized = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages: !s.FailOnBadImage, null, cancellationToken);
         var (table, hits) = (featurized.Table, featurized.CacheHits);
         var seconds = watch.Elapsed.TotalSeconds;
         BadImages.Print(featurized.BadImages);

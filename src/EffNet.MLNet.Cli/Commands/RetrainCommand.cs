@@ -61,6 +61,6 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
                 FailOnBadImage: s.FailOnBadImage),
-            resolver.ResolveBackbone);
+            resolver.ResolveBackbone, cancellationToken);
     }
 }

@@ -13,7 +13,7 @@ internal static class TrainingRun
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
         int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false);
 
-    public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone)
+    public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default)
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
@@ -27,9 +27,7 @@ internal static class TrainingRun
         var ml = new MLContext(r.Seed);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: r.Backbone)
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var cache = new FeatureCache(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, backbone.FeatureDimension);
-
-        var featurized = Featurize(ml, featurizer, images, cache, quiet, skipBadImages: !r.FailOnBadImage);
+        var featurized = Featurize(ml, featurizer, images, quiet, skipBadImages: !r.FailOnBadImage, cancellationToken);
         var (table, hits) = (featurized.Table, featurized.CacheHits);
         BadImages.Print(featurized.BadImages);
         BadImages.WarnTruncated(featurized.AcceptedTruncated);
@@ -44,8 +42,10 @@ internal static class TrainingRun
             TimeBudget = r.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
         };
         var result = quiet
-            ? ImageClassifierTrainer.Train(ml, featurizer, table, options)
-            : AnsiConsole.Status().Start("Training…", _ => ImageClassifierTrainer.Train(ml, featurizer, table, options));
+            ? ImageClassifierTrainer.Train(ml, featurizer, table, options, cancellationToken)
+            : AnsiConsole.Status().Start("Training…", _ => ImageClassifierTrainer.Train(ml, featurizer, table, options, cancellationToken));
+        // The last point to stop: from here on every output is written, so none is left half-done.
+        cancellationToken.ThrowIfCancellationRequested();
 
         BadImages.WriteOrRemoveReport(r.Output, bad);
         ModelFiles.SaveModel(ml, result.Model, r.Output);
@@ -92,20 +92,27 @@ internal static class TrainingRun
         return ExitCodes.Success;
     }
 
-    private static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, FeatureCache cache, bool quiet, bool skipBadImages)
+    private static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, bool quiet,
+        bool skipBadImages, CancellationToken cancellationToken)
     {
-        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages);
+        using var cache = OpenCache(featurizer);
+        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, null, cancellationToken);
         FeaturizeResult? result = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"Featurizing {images.Count} images", maxValue: images.Count);
                 var watch = System.Diagnostics.Stopwatch.StartNew();
-                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, new SyncProgress(n => task.Value = n));
+                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, new SyncProgress(n => task.Value = n), cancellationToken);
                 task.Description = string.Create(CultureInfo.InvariantCulture, $"Featurized {images.Count} images in {watch.Elapsed.TotalSeconds:0.0} s");
             });
         return result!;
     }
+
+    /// <summary>The feature cache under EFFNET_HOME for this featurizer; what it discards is said on stderr.</summary>
+    public static FeatureCache OpenCache(EfficientNetFeaturizerTransformer featurizer) =>
+        new(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, featurizer.Backbone.FeatureDimension,
+            warning => Console.Error.WriteLine("warning: " + warning));
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<int> report) : IProgress<int>

@@ -2,8 +2,11 @@ namespace EffNet.MLNet.Catalog;
 
 public sealed partial class PretrainedCatalog
 {
-    /// <summary>The catalog configured from <c>EFFNET_HOME</c> and <c>EFFNET_MIRROR</c>.</summary>
-    public static PretrainedCatalog Default => new(CacheDirectoryFromEnvironment(), Environment.GetEnvironmentVariable("EFFNET_MIRROR"));
+    /// <summary>The catalog configured from <c>EFFNET_HOME</c>, <c>EFFNET_MIRROR</c> and <c>EFFNET_ALLOW_HTTP</c>.</summary>
+    public static PretrainedCatalog Default => new(CacheDirectoryFromEnvironment(), Environment.GetEnvironmentVariable("EFFNET_MIRROR"))
+    {
+        AllowHttp = Environment.GetEnvironmentVariable("EFFNET_ALLOW_HTTP") is "1" or "true" or "TRUE" or "True",
+    };
 
     /// <summary>Create a catalog over a cache directory, downloading from <paramref name="mirror"/> (a base address) when given.</summary>
     public PretrainedCatalog(string cacheDirectory, string? mirror = null)
@@ -17,6 +20,22 @@ public sealed partial class PretrainedCatalog
 
     /// <summary>Base address replacing torchvision's, or null.</summary>
     public string? Mirror { get; }
+
+    /// <summary>
+    /// Whether plain <c>http://</c> addresses may be downloaded from (loopback included); false
+    /// unless the caller opts in (<c>EFFNET_ALLOW_HTTP=1</c> for <see cref="Default"/>). Files are
+    /// hash-checked either way, but over http only a pinned full SHA-256 stops a substitute.
+    /// </summary>
+    public bool AllowHttp { get; init; }
+
+    /// <summary>How long a download may receive nothing (no headers, no bytes) before the attempt fails; 60 s by default.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Attempts per download, each resuming the partial file; 4 by default.</summary>
+    public int Attempts { get; init; } = 4;
+
+    /// <summary>Wait before the second attempt, doubled before each later one (at most 30 s); 1 s by default.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary><c>EFFNET_HOME</c>, else <c>~/.cache/effnet</c>.</summary>
     public static string CacheDirectoryFromEnvironment() =>

@@ -7,12 +7,20 @@ namespace EffNet.MLNet.Catalog;
 /// <param name="FileName">File name on the server and in the cache.</param>
 /// <param name="Url">Download address.</param>
 /// <param name="Sha256Prefix">
-/// The hash prefix torchvision publishes in the file name (torch.hub checks the same prefix);
-/// the full SHA-256 is recorded after the first verified download.
+/// The hash prefix torchvision publishes in the file name (torch.hub checks the same prefix).
+/// It catches damaged and wrong files, not deliberate substitutes: pin the full hash for that
+/// (<see cref="Sha256"/>, or a <c>FILE.sha256</c> beside the file in the cache).
 /// </param>
 /// <param name="Eval">Evaluation transform.</param>
 /// <param name="Top1">Published ImageNet top-1 accuracy, percent.</param>
-public sealed record PretrainedWeights(string Variant, string FileName, Uri Url, string Sha256Prefix, EvalTransform Eval, double Top1);
+public sealed record PretrainedWeights(string Variant, string FileName, Uri Url, string Sha256Prefix, EvalTransform Eval, double Top1)
+{
+    /// <summary>
+    /// The full SHA-256 (64 lowercase hex digits) when it is known from a source other than the
+    /// download itself; null for torchvision's files, whose publisher gives only the prefix.
+    /// </summary>
+    public string? Sha256 { get; init; }
+}
 
 /// <summary>torchvision's ImageNet-1k EfficientNet weights, and the cache they are downloaded into.</summary>
 public sealed partial class PretrainedCatalog

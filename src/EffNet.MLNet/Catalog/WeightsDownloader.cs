@@ -1,17 +1,23 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 
 namespace EffNet.MLNet.Catalog;
 
 /// <summary>
-/// Fetches one checkpoint into the cache: resumes a partial file with an HTTP range request,
-/// verifies the SHA-256 before the file is ever used, and holds a lock file so two processes
-/// never write the same download.
+/// Fetches one checkpoint into the cache over https (plain http only when the catalog allows
+/// it): fails an attempt that receives nothing for <see cref="PretrainedCatalog.StallTimeout"/>,
+/// retries with doubling waits, resumes a partial file with an HTTP range request, checks the
+/// SHA-256 (published prefix and any pinned full hash) before the file is ever used, and holds
+/// a lock file so two processes never write the same download.
 /// </summary>
 internal sealed class WeightsDownloader
 {
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
     private static readonly HttpClient Http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) })
     {
+        // A large file on a slow link may take long; a stalled one is caught by the catalog's stall timeout instead.
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
@@ -26,84 +32,146 @@ internal sealed class WeightsDownloader
     {
         Directory.CreateDirectory(_catalog.CacheDirectory);
         var target = Path.Combine(_catalog.CacheDirectory, entry.FileName);
-        if (IsVerified(target, entry)) return target;
+        var pins = HashPins.For(entry, target);
+        if (IsVerified(target, pins)) return target;
 
         using var lockFile = AcquireLock(target + ".lock");
-        if (IsVerified(target, entry)) return target; // another process finished it while we waited
+        if (IsVerified(target, pins)) return target; // another process finished it while we waited
         if (File.Exists(target))
         {
             // Placed by hand (the offline route): verify it before first use.
             var hash = FileHash.Sha256(target);
-            if (!hash.StartsWith(entry.Sha256Prefix, StringComparison.Ordinal))
+            if (pins.Problem(hash) is { } problem)
                 throw new WeightsUnavailableException(
-                    $"'{target}' has SHA-256 {hash}, but {entry.FileName} must start with {entry.Sha256Prefix}; it is not the published file. Delete it or replace it with the right one.");
+                    $"'{target}' {problem}; it is not the published file {entry.FileName}. Delete it or replace it with the right one.");
             MarkVerified(target, hash);
             return target;
         }
 
-        var partial = target + ".partial";
         var address = _catalog.AddressOf(entry);
+        CheckScheme(entry, address, target);
+        var partial = target + ".partial";
         try
         {
-            Download(address, partial, entry.FileName, progress);
+            DownloadWithRetries(address, partial, entry.FileName, progress);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
         {
             throw new WeightsUnavailableException(
                 $"Could not download the EfficientNet {entry.Variant} weights from {address} ({ex.Message}). " +
-                $"Download {entry.FileName} on a connected machine and place it at '{target}', or set EFFNET_MIRROR to a base address that serves {entry.FileName}, " +
+                (File.Exists(partial) ? $"The {new FileInfo(partial).Length:N0} bytes received are kept in '{partial}'; running again resumes from there. " : "") +
+                $"Or download {entry.FileName} on a connected machine and place it at '{target}', or set EFFNET_MIRROR to a base address that serves {entry.FileName}, " +
                 "or pass a checkpoint (--weights FILE) or --random-init.", ex);
         }
 
         var actual = FileHash.Sha256(partial);
-        if (!actual.StartsWith(entry.Sha256Prefix, StringComparison.Ordinal))
+        if (pins.Problem(actual) is { } refused)
         {
             File.Delete(partial);
             throw new WeightsUnavailableException(
-                $"The download of {entry.FileName} from {address} has SHA-256 {actual}, which does not start with the published {entry.Sha256Prefix}; the file was refused and removed.");
+                $"The download of {entry.FileName} from {address} {refused}; the file was refused and removed. " +
+                (pins.AnyFullHash ? $"If the pin is wrong, correct or delete '{HashPins.PinFile(target)}'." : "Check the mirror (EFFNET_MIRROR) serves the published file."));
         }
         File.Move(partial, target, overwrite: true);
         MarkVerified(target, actual);
         return target;
     }
 
-    private static void Download(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress)
+    private void CheckScheme(PretrainedWeights entry, Uri address, string target)
     {
+        if (address.Scheme == Uri.UriSchemeHttps) return;
+        if (address.Scheme == Uri.UriSchemeHttp && _catalog.AllowHttp) return;
+        var why = address.Scheme == Uri.UriSchemeHttp
+            ? "it is plain http, which anyone on the network path can alter, and without a pinned full SHA-256 the file is checked only against the 8-hex-digit prefix in its name"
+            : $"only https (or, when allowed, http) addresses are downloaded from, not {address.Scheme}";
+        throw new WeightsUnavailableException(
+            $"Refusing to download {entry.FileName} from {address}: {why}. Use an https:// address in EFFNET_MIRROR; " +
+            "or, if you trust the network path (a mirror on this machine or your LAN), opt in with EFFNET_ALLOW_HTTP=1 (PretrainedCatalog.AllowHttp) and pin the file's SHA-256 " +
+            $"in '{HashPins.PinFile(target)}'; or place the file at '{target}' yourself.");
+    }
+
+    private void DownloadWithRetries(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress)
+    {
+        var delay = _catalog.RetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                DownloadAsync(address, partial, fileName, progress).GetAwaiter().GetResult();
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                if (attempt >= _catalog.Attempts)
+                    throw ex switch
+                    {
+                        HttpRequestException h => new HttpRequestException($"{h.Message}; gave up after {attempt} attempts", h, h.StatusCode),
+                        TimeoutException => new TimeoutException($"{ex.Message}; gave up after {attempt} attempts", ex),
+                        _ => new IOException($"{ex.Message}; gave up after {attempt} attempts", ex),
+                    };
+                Thread.Sleep(delay);
+                delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+            }
+        }
+    }
+
+    // Worth another attempt: dropped connections, stalls, and server-side trouble; not a 404 or 403.
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        HttpRequestException { StatusCode: { } code } => (int)code >= 500 || code is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
+        HttpRequestException or IOException or TimeoutException => true,
+        _ => false,
+    };
+
+    private async Task DownloadAsync(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress)
+    {
+        var stall = _catalog.StallTimeout;
+        using var quiet = new CancellationTokenSource(stall);
+        TimeoutException Stalled(string what) => new($"the server sent nothing for {stall.TotalSeconds:0.#} s {what}");
+
         var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         using var request = new HttpRequestMessage(HttpMethod.Get, address);
         if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
-        using var response = Http.Send(request, HttpCompletionOption.ResponseHeadersRead);
-        if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        HttpResponseMessage response;
+        try { response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, quiet.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested) { throw Stalled("before answering"); }
+        using (response)
         {
-            // The partial file is already complete (or longer than the file): start over to be safe.
-            File.Delete(partial);
-            Download(address, partial, fileName, progress);
-            return;
-        }
-        if (!response.IsSuccessStatusCode)
-            throw new HttpRequestException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
-        var resumed = response.StatusCode == HttpStatusCode.PartialContent;
-        if (!resumed) have = 0;
-        long? total = response.Content.Headers.ContentLength is { } length ? length + have : null;
-
-        using var source = response.Content.ReadAsStream();
-        using var sink = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None);
-        var buffer = new byte[1 << 16];
-        int read;
-        var lastReport = Environment.TickCount64;
-        while ((read = source.Read(buffer)) > 0)
-        {
-            sink.Write(buffer, 0, read);
-            have += read;
-            if (progress is not null && Environment.TickCount64 - lastReport > 100)
+            if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
             {
-                progress.Report(new DownloadProgress(fileName, have, total));
-                lastReport = Environment.TickCount64;
+                // The partial file is already complete (or longer than the file): start over to be safe.
+                File.Delete(partial);
+                throw new IOException("the server refused to resume the partial file, which was removed");
             }
+            if (!response.IsSuccessStatusCode)
+                throw new HttpRequestException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+            var resumed = response.StatusCode == HttpStatusCode.PartialContent;
+            if (!resumed) have = 0;
+            long? total = response.Content.Headers.ContentLength is { } length ? length + have : null;
+
+            using var source = await response.Content.ReadAsStreamAsync(quiet.Token).ConfigureAwait(false);
+            using var sink = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None);
+            var buffer = new byte[1 << 16];
+            var lastReport = Environment.TickCount64;
+            while (true)
+            {
+                quiet.CancelAfter(stall);
+                int read;
+                try { read = await source.ReadAsync(buffer, quiet.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (quiet.IsCancellationRequested) { throw Stalled($"after {have:N0} bytes"); }
+                if (read == 0) break;
+                sink.Write(buffer, 0, read);
+                have += read;
+                if (progress is not null && Environment.TickCount64 - lastReport > 100)
+                {
+                    progress.Report(new DownloadProgress(fileName, have, total));
+                    lastReport = Environment.TickCount64;
+                }
+            }
+            progress?.Report(new DownloadProgress(fileName, have, total));
+            if (total is { } expected && have != expected)
+                throw new IOException($"the connection closed after {have:N0} of {expected:N0} bytes");
         }
-        progress?.Report(new DownloadProgress(fileName, have, total));
-        if (total is { } expected && have != expected)
-            throw new IOException($"the connection closed after {have} of {expected} bytes; run again to resume");
     }
 
     private FileStream AcquireLock(string path)
@@ -122,21 +190,24 @@ internal sealed class WeightsDownloader
         }
     }
 
-    // A sidecar records the verified hash with the file's size and time, so later uses skip re-hashing.
-    private static bool IsVerified(string target, PretrainedWeights entry)
+    private static string MarkerFile(string target) => target + ".verified";
+
+    // A marker records the verified hash with the file's size and time, so later uses skip re-hashing;
+    // the recorded hash is checked against the pins again, so a pin added later still applies.
+    private static bool IsVerified(string target, HashPins pins)
     {
-        var sidecar = target + ".sha256";
-        if (!File.Exists(target) || !File.Exists(sidecar)) return false;
+        var marker = MarkerFile(target);
+        if (!File.Exists(target) || !File.Exists(marker)) return false;
         var info = new FileInfo(target);
-        var parts = File.ReadAllText(sidecar).Split(' ');
-        return parts.Length == 3 && parts[0].StartsWith(entry.Sha256Prefix, StringComparison.Ordinal)
-            && parts[1] == info.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)
-            && parts[2] == info.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var parts = File.ReadAllText(marker).Split(' ');
+        return parts.Length == 3 && pins.Problem(parts[0]) is null
+            && parts[1] == info.Length.ToString(CultureInfo.InvariantCulture)
+            && parts[2] == info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture);
     }
 
     private static void MarkVerified(string target, string hash)
     {
         var info = new FileInfo(target);
-        File.WriteAllText(target + ".sha256", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{hash} {info.Length} {info.LastWriteTimeUtc.Ticks}"));
+        File.WriteAllText(MarkerFile(target), string.Create(CultureInfo.InvariantCulture, $"{hash} {info.Length} {info.LastWriteTimeUtc.Ticks}"));
     }
 }

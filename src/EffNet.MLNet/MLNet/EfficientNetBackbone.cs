@@ -58,6 +58,11 @@ public sealed class EfficientNetBackbone
     public string Identity => string.Create(CultureInfo.InvariantCulture,
         $"efficientnet-{Variant};weights={WeightsSha256};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
 
+    /// <summary>Whether the weights are seeded random ones rather than a file's.</summary>
+    internal bool HasRandomWeights => WeightsSha256.StartsWith(RandomWeightsPrefix, StringComparison.Ordinal);
+
+    private const string RandomWeightsPrefix = "random-seed-";
+
     /// <summary>The graph serialized.</summary>
     public byte[] ToBytes() => Graph.ToByteArray();
 
@@ -87,7 +92,7 @@ public sealed class EfficientNetBackbone
         else if (options.RandomInit)
         {
             weights = RandomWeights.Create(architecture, options.Seed);
-            sha = "random-seed-" + options.Seed.ToString(CultureInfo.InvariantCulture);
+            sha = RandomWeightsPrefix + options.Seed.ToString(CultureInfo.InvariantCulture);
         }
         else
         {

@@ -53,10 +53,11 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     public string InputColumnName { get; }
 
     /// <summary>
-    /// The backbone's identity plus how this transformer decodes images (the fast decoder and its
-    /// version, or ML.NET's own transforms): everything a feature cache must be keyed by.
+    /// The backbone's identity plus the versions of the code that computes the features (graph,
+    /// batch-norm folding, random weights, the fast decoder or ML.NET's own transforms, the native
+    /// imaging library): everything a feature cache must be keyed by.
     /// </summary>
-    public string FeatureIdentity => Backbone.Identity + (_fastPath ? $";decode=fast-{Imaging.FastImageDecoder.Version}" : ";decode=mlnet");
+    public string FeatureIdentity => Backbone.Identity + ";" + FeatureVersions.Current.Describe(_fastPath, Backbone.HasRandomWeights);
 
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize { get; }

@@ -25,7 +25,7 @@ internal sealed class ModelGeneration : IDisposable
         FileTimeUtc = fileTimeUtc;
         FileLength = modelBytes.LongLength;
         ITransformer saved;
-        DataViewSchema savedInput;
+        DataViewSchema? savedInput;
         using (var stream = new MemoryStream(modelBytes, writable: false))
             (saved, savedInput) = SavedModel.LoadWithSchema(ml, stream, path);
         Serving = ServingModel.From(saved, savedInput, path);

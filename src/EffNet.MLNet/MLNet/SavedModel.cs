@@ -20,7 +20,7 @@ public static class SavedModel
     internal static ITransformer Load(MLContext ml, Stream stream, string path) => LoadWithSchema(ml, stream, path).Model;
 
     /// <summary>Load a model and the input schema it was saved with.</summary>
-    internal static (ITransformer Model, DataViewSchema Input) LoadWithSchema(MLContext ml, Stream stream, string path)
+    internal static (ITransformer Model, DataViewSchema? Input) LoadWithSchema(MLContext ml, Stream stream, string path)
     {
         try
         {

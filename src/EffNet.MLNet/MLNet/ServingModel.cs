@@ -38,11 +38,15 @@ internal sealed class ServingModel
 
     /// <summary>Rearrange <paramref name="saved"/> (loaded from <paramref name="path"/>, with its saved input schema).</summary>
     /// <exception cref="InvalidDataException">The model does not classify images; the message names the file and what is missing.</exception>
-    public static ServingModel From(ITransformer saved, DataViewSchema savedInput, string path)
+    public static ServingModel From(ITransformer saved, DataViewSchema? savedInput, string path)
     {
         var steps = Flatten(saved).ToList();
         var loaderAt = steps.FindIndex(t => t is ImageLoadingTransformer);
-        var imageColumns = loaderAt >= 0 ? NewImageColumns(steps[loaderAt], savedInput, path) : savedInput.Where(c => c.Type is ImageDataViewType).Select(c => c.Name).ToList();
+        // ML.NET cannot save an input schema of image columns, so an image-input model (ImageInputModel)
+        // is saved without one: its column is then the conventional one.
+        var imageColumns = loaderAt >= 0 ? NewImageColumns(steps[loaderAt], savedInput, path)
+            : savedInput is null || savedInput.Count == 0 ? [ImageInputModel.DefaultImageColumn]
+            : savedInput.Where(c => c.Type is ImageDataViewType).Select(c => c.Name).ToList();
         if (imageColumns.Count != 1)
             throw new InvalidDataException(imageColumns.Count == 0
                 ? $"'{path}' neither loads images from a path column (LoadImages) nor takes an image column; it is not an image classifier."
@@ -84,8 +88,9 @@ internal sealed class ServingModel
     }
 
     // The image columns LoadImages adds (its column list is not public in ML.NET 5).
-    private static List<string> NewImageColumns(ITransformer loader, DataViewSchema savedInput, string path)
+    private static List<string> NewImageColumns(ITransformer loader, DataViewSchema? savedInput, string path)
     {
+        if (savedInput is null) throw new InvalidDataException($"'{path}' loads images from a path column but was saved without its input schema.");
         DataViewSchema loaded;
         try { loaded = loader.GetOutputSchema(savedInput); }
         catch (Exception ex) when (ex is ArgumentOutOfRangeException or ArgumentException or InvalidOperationException)
@@ -96,7 +101,12 @@ internal sealed class ServingModel
             .Select(c => c.Name).ToList();
     }
 
-    // Saved pipelines nest: a fitted EstimatorChain inside another, the featurizer's own stock chain.
-    private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
-        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
+    // Pipelines nest: a fitted EstimatorChain inside another, the featurizer's own stock chain. A
+    // fitted (not yet saved) featurizer stands for the stock chain it saves as.
+    private static IEnumerable<ITransformer> Flatten(ITransformer model) => model switch
+    {
+        EfficientNetFeaturizerTransformer featurizer => Flatten(featurizer.StockEquivalent),
+        IEnumerable<ITransformer> chain => chain.SelectMany(Flatten),
+        _ => [model],
+    };
 }

@@ -23,6 +23,12 @@ public static class EfficientNetOnnxExporter
     /// <summary>ONNX operator set the graph uses.</summary>
     public const int OpsetVersion = 17;
 
+    /// <summary>
+    /// Changes whenever a change to the emitted graph (this exporter, its layers, or the adapter around a
+    /// bring-your-own model) alters the features, so that cached features of an earlier graph are not served.
+    /// </summary>
+    public const string GraphVersion = "1";
+
     /// <summary>Build the graph.</summary>
     public static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null) =>
         Build(architecture, weights, options, calibration: false);

@@ -19,6 +19,9 @@ namespace EffNet.MLNet.Onnx;
 /// </remarks>
 public static class RandomWeights
 {
+    /// <summary>Changes whenever a change here alters the weights a seed gives (and so the features).</summary>
+    public const string Version = "1";
+
     private const int CalibrationImages = 8;
     private const int CalibrationResolution = 128;
 

@@ -1,33 +1,54 @@
-using System.Security.Cryptography;
-using System.Text;
+using Microsoft.Data.Sqlite;
 
 namespace EffNet.MLNet.Training;
 
 /// <summary>
-/// Features already computed, keyed by the image's content hash, one store per backbone
-/// identity (variant, weights hash, preprocessing, pooling): retraining after adding images, or
-/// training several trainers, featurizes each image once. The store is an append-only file of
-/// (SHA-256, vector) records under <c>EFFNET_HOME/features/</c>; a torn last record (a crash
-/// mid-write) is ignored.
+/// Features already computed, keyed by the image's content hash and by everything that computed
+/// them (<see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/>): retraining after adding
+/// images, or training several trainers, featurizes each image once.
 /// </summary>
-public sealed class FeatureCache
+/// <remarks>
+/// The store is one SQLite database, <c>EFFNET_HOME/features/features.v1.sqlite</c>, in
+/// write-ahead-log mode: a crash at any byte loses at most the last uncommitted batch, several
+/// processes read and write it at once (a writer waits for another's short transaction), and a
+/// lookup reads one record, never the whole store. Every record carries a checksum over the
+/// featurizer's identity, the content hash and the vector, checked on every read, so a damaged
+/// record is a miss, never a wrong vector; a store SQLite reports as damaged is deleted and
+/// started afresh. Files of the earlier append-only format beside it are ignored.
+/// An instance is thread-safe; dispose it to close the database.
+/// </remarks>
+public sealed class FeatureCache : IDisposable
 {
-    private const int HashBytes = 32;
-    private readonly string _file;
-    private readonly int _dimension;
-    private readonly Dictionary<string, float[]> _entries = new(StringComparer.Ordinal);
+    /// <summary>The database's file name under the root.</summary>
+    public const string FileName = "features.v1.sqlite";
 
-    /// <summary>Open (or create) the store for <paramref name="backboneIdentity"/> under <paramref name="root"/>.</summary>
-    public FeatureCache(string root, string backboneIdentity, int dimension)
+    private const int HashBytes = 32;
+    private readonly object _gate = new();
+    private readonly Action<string>? _warn;
+    private readonly FeatureChecksum _checksum;
+    private FeatureDatabase _database;
+    private bool _warnedChecksum;
+
+    /// <summary>
+    /// Open (or create) the store under <paramref name="root"/> and the part of it that holds
+    /// features of <paramref name="featureIdentity"/>.
+    /// </summary>
+    /// <param name="root">Folder of the database (created if missing); usually <see cref="DefaultRoot"/>.</param>
+    /// <param name="featureIdentity">What computed the features: <see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/>.</param>
+    /// <param name="dimension">Length of every vector.</param>
+    /// <param name="warn">Told, in one line, when damaged records or a damaged store were discarded.</param>
+    public FeatureCache(string root, string featureIdentity, int dimension, Action<string>? warn = null)
     {
-        _dimension = dimension;
-        Identity = backboneIdentity;
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(backboneIdentity)))[..16];
-        var dir = Path.Combine(root, key);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "identity.txt"), backboneIdentity);
-        _file = Path.Combine(dir, $"features-{dimension}.bin");
-        Load();
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        ArgumentException.ThrowIfNullOrEmpty(featureIdentity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        Directory.CreateDirectory(root);
+        Identity = featureIdentity;
+        Dimension = dimension;
+        StorePath = Path.Combine(root, FileName);
+        _warn = warn;
+        _checksum = new FeatureChecksum(featureIdentity, dimension);
+        _database = FeatureDatabase.OpenOrRecreate(StorePath, featureIdentity, dimension, warn);
     }
 
     /// <summary>The default root: <c>EFFNET_HOME/features</c>.</summary>
@@ -36,39 +57,110 @@ public sealed class FeatureCache
     /// <summary>What the stored features were computed by (see <see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/>).</summary>
     public string Identity { get; }
 
-    /// <summary>Vectors held.</summary>
-    public int Count => _entries.Count;
+    /// <summary>Length of every vector.</summary>
+    public int Dimension { get; }
+
+    /// <summary>The database file.</summary>
+    public string StorePath { get; }
+
+    /// <summary>Vectors held for this identity (counted in the database).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate) return Guarded(() => _database.Count(), () => 0);
+        }
+    }
 
     /// <summary>SHA-256 of a file's content, as lower-case hex.</summary>
     public static string ContentHash(string path) => FileHash.Sha256(path);
 
-    /// <summary>The cached vector for a content hash, if any.</summary>
-    public bool TryGet(string contentHash, out float[] features) => _entries.TryGetValue(contentHash, out features!);
+    /// <summary>The cached vector for a content hash, if there is one whose checksum holds.</summary>
+    public bool TryGet(string contentHash, out float[] features)
+    {
+        var key = HashKey(contentHash);
+        byte[]? vector = null, checksum = null;
+        lock (_gate)
+        {
+            if (!Guarded(() => _database.TryRead(key, out vector, out checksum), () => false))
+            {
+                features = [];
+                return false;
+            }
+        }
+        if (vector!.Length != Dimension * sizeof(float) || !_checksum.Matches(key, vector, checksum!))
+        {
+            lock (_gate)
+            {
+                DiscardedRecords++;
+                if (!_warnedChecksum) _warn?.Invoke($"The feature cache '{StorePath}' holds records that fail their checksum; they are ignored and computed again.");
+                _warnedChecksum = true;
+            }
+            features = [];
+            return false;
+        }
+        features = new float[Dimension];
+        Buffer.BlockCopy(vector, 0, features, 0, vector.Length);
+        return true;
+    }
 
-    /// <summary>Add vectors and append them to the store.</summary>
+    /// <summary>Records found damaged (and ignored) by <see cref="TryGet"/>.</summary>
+    public int DiscardedRecords { get; private set; }
+
+    /// <summary>Store vectors, in one transaction: after a crash either all of them are there or none.</summary>
+    /// <exception cref="ArgumentException">A vector's length is not <see cref="Dimension"/>, or a hash is not 64 hex digits.</exception>
     public void AddRange(IEnumerable<(string ContentHash, float[] Features)> items)
     {
-        using var stream = new FileStream(_file, FileMode.Append, FileAccess.Write, FileShare.Read);
-        var record = new byte[HashBytes + _dimension * sizeof(float)];
+        ArgumentNullException.ThrowIfNull(items);
+        var records = new List<(byte[] Key, byte[] Vector, byte[] Checksum)>();
         foreach (var (hash, features) in items)
         {
-            if (features.Length != _dimension || !_entries.TryAdd(hash, features)) continue;
-            Convert.FromHexString(hash).CopyTo(record, 0);
-            Buffer.BlockCopy(features, 0, record, HashBytes, _dimension * sizeof(float));
-            stream.Write(record);
+            if (features.Length != Dimension)
+                throw new ArgumentException($"A vector of {features.Length} values cannot go into a feature cache of {Dimension}-value vectors.", nameof(items));
+            var key = HashKey(hash);
+            var bytes = new byte[features.Length * sizeof(float)];
+            Buffer.BlockCopy(features, 0, bytes, 0, bytes.Length);
+            records.Add((key, bytes, _checksum.Compute(key, bytes)));
+        }
+        if (records.Count == 0) return;
+        lock (_gate)
+        {
+            try { _database.Write(records); }
+            catch (SqliteException e) when (FeatureDatabase.IsDamage(e))
+            {
+                Recreate(e);
+                _database.Write(records);
+            }
         }
     }
 
-    private void Load()
+    /// <summary>Close the database.</summary>
+    public void Dispose()
     {
-        if (!File.Exists(_file)) return;
-        var bytes = File.ReadAllBytes(_file);
-        var size = HashBytes + _dimension * sizeof(float);
-        for (var at = 0; at + size <= bytes.Length; at += size)
+        lock (_gate) _database.Dispose();
+    }
+
+    // Reads treat a damaged store as empty: it is replaced, and the caller computes the features again.
+    private T Guarded<T>(Func<T> read, Func<T> afterDamage)
+    {
+        try { return read(); }
+        catch (SqliteException e) when (FeatureDatabase.IsDamage(e))
         {
-            var vector = new float[_dimension];
-            Buffer.BlockCopy(bytes, at + HashBytes, vector, 0, _dimension * sizeof(float));
-            _entries[Convert.ToHexStringLower(bytes.AsSpan(at, HashBytes))] = vector;
+            Recreate(e);
+            return afterDamage();
         }
+    }
+
+    private void Recreate(SqliteException damage)
+    {
+        _database.Dispose();
+        _database = FeatureDatabase.Recreate(StorePath, Identity, Dimension, damage, _warn);
+    }
+
+    private static byte[] HashKey(string contentHash)
+    {
+        if (contentHash is not { Length: HashBytes * 2 } || !contentHash.All(Uri.IsHexDigit))
+            throw new ArgumentException($"'{contentHash}' is not a SHA-256 content hash (64 hex digits).", nameof(contentHash));
+        return Convert.FromHexString(contentHash);
     }
 }

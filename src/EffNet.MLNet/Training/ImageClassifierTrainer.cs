@@ -21,7 +21,7 @@ public sealed record TrainingOptions
     public TimeSpan? TimeBudget { get; init; }
 }
 
-/// <summary>What <see cref="ImageClassifierTrainer.Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?)"/> produced.</summary>
+/// <summary>What <see cref="ImageClassifierTrainer.Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?, CancellationToken)"/> produced.</summary>
 /// <param name="Table">Features of every usable image, in input order.</param>
 /// <param name="CacheHits">How many of them came from the feature cache.</param>
 /// <param name="BadImages">Images left out, with the reason (found while decoding).</param>
@@ -37,7 +37,7 @@ public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics
 /// <param name="Labels">Class names, in the order of the <c>Score</c> vector.</param>
 /// <param name="Validation">Metrics of the chosen trainer on the held-out split (refitted on all data afterwards).</param>
 /// <param name="Leaderboard">Every trainer tried.</param>
-/// <param name="SavedModelOnValidation">The saved (refitted) model on the same validation images, which it has seen: what <c>effnet evaluate</c> reproduces.</param>
+/// <param name="SavedModelOnValidation">The saved (refitted) model, run as saved (stock ML.NET decoding), on the same validation images, which it has seen: what <c>effnet evaluate</c> on them reproduces exactly.</param>
 /// <param name="ValidationImages">The held-out images.</param>
 /// <param name="TrainCount">Rows trained on during selection.</param>
 public sealed record TrainingResult(
@@ -55,24 +55,36 @@ public sealed record TrainingResult(
 /// </summary>
 public static class ImageClassifierTrainer
 {
+    // Features reach the cache in batches of this many images, so a run stopped part-way keeps most of its work.
+    private const int CacheBatch = 32;
+
     /// <summary>
     /// Features for every image, taking those already in <paramref name="cache"/> and running only
-    /// the others through the featurizer (then adding them to the cache).
+    /// the others through the featurizer, adding them to the cache as they come.
     /// </summary>
+    /// <param name="ml">The context.</param>
+    /// <param name="featurizer">Computes missing features; its <see cref="EfficientNetFeaturizerTransformer.FeatureIdentity"/> must be the cache's.</param>
+    /// <param name="images">The images, in the order of the table.</param>
+    /// <param name="cache">Features already computed.</param>
+    /// <param name="progress">Told how many images have features so far.</param>
+    /// <param name="cancellationToken">Stops between images; features computed until then stay in the cache.</param>
     /// <returns>The table, and how many images came from the cache.</returns>
-    /// <exception cref="Imaging.BadImageException">An image is not usable (see <see cref="Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?)"/> to skip such images instead).</exception>
+    /// <exception cref="Imaging.BadImageException">An image is not usable (see <see cref="Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?, CancellationToken)"/> to skip such images instead).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static (FeatureTable Table, int CacheHits) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
-        IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null)
+        IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        var result = Featurize(ml, featurizer, images, cache, skipBadImages: false, progress);
+        var result = Featurize(ml, featurizer, images, cache, skipBadImages: false, progress, cancellationToken);
         return (result.Table, result.CacheHits);
     }
 
     /// <summary>Run every image through the featurizer once.</summary>
     /// <exception cref="Imaging.BadImageException">An image is not usable.</exception>
-    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, IProgress<int>? progress = null) =>
-        Featurize(ml, featurizer, images, cache: null, skipBadImages: false, progress).Table;
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
+        Featurize(ml, featurizer, images, cache: null, skipBadImages: false, progress, cancellationToken).Table;
 
     /// <summary>
     /// Features for every usable image, through <paramref name="cache"/> when one is given. An image
@@ -83,8 +95,9 @@ public static class ImageClassifierTrainer
     /// and never cached, so a run that does not accept them finds them again.
     /// </summary>
     /// <exception cref="Imaging.BadImageException">An image is not usable and <paramref name="skipBadImages"/> is false.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; features computed until then stay in the cache.</exception>
     public static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
-        IReadOnlyList<LabeledImage> images, FeatureCache? cache, bool skipBadImages, IProgress<int>? progress = null)
+        IReadOnlyList<LabeledImage> images, FeatureCache? cache, bool skipBadImages, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(featurizer);
@@ -100,28 +113,44 @@ public static class ImageClassifierTrainer
 
         var bad = new List<Imaging.BadImage>();
         var truncated = new List<Imaging.BadImage>();
-        var fresh = new List<int>();
         if (missing.Count > 0)
         {
-            var input = ml.Data.LoadFromEnumerable(missing.Select(i => new PathRow { ImagePath = images[i].ImagePath }));
-            var output = featurizer.TransformWith(input, skipBadImages ? BadImageHandling.MissingFeatures : BadImageHandling.Throw,
-                issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)));
-            using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
-            var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
-            VBuffer<float> buffer = default;
-            for (var k = 0; ; k++)
+            var pending = new List<(string, float[])>(CacheBatch);
+            try
             {
-                var (badBefore, truncatedBefore) = (bad.Count, truncated.Count); // MoveNext reports the row's issue
-                if (!cursor.MoveNext()) break;
-                var row = missing[k];
-                progress?.Report(hits + k + 1);
-                if (bad.Count > badBefore) continue;
-                getter(ref buffer);
-                vectors[row] = buffer.DenseValues().ToArray();
-                if (truncated.Count == truncatedBefore) fresh.Add(row);
+                var input = ml.Data.LoadFromEnumerable(missing.Select(i => new PathRow { ImagePath = images[i].ImagePath }));
+                var output = featurizer.TransformWith(input, skipBadImages ? BadImageHandling.MissingFeatures : BadImageHandling.Throw,
+                    issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)));
+                using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
+                var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
+                VBuffer<float> buffer = default;
+                cancellationToken.ThrowIfCancellationRequested();
+                for (var k = 0; ; k++)
+                {
+                    var (badBefore, truncatedBefore) = (bad.Count, truncated.Count); // MoveNext reports the row's issue
+                    if (!cursor.MoveNext()) break;
+                    var row = missing[k];
+                    progress?.Report(hits + k + 1);
+                    if (bad.Count == badBefore)
+                    {
+                        getter(ref buffer);
+                        vectors[row] = buffer.DenseValues().ToArray();
+                        if (cache is not null && truncated.Count == truncatedBefore) pending.Add((hashes![row], vectors[row]!));
+                        if (pending.Count == CacheBatch)
+                        {
+                            cache!.AddRange(pending);
+                            pending.Clear();
+                        }
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            finally
+            {
+                // Whatever was computed is right even when the run stops (cancelled, or a bad image under "fail").
+                cache?.AddRange(pending);
             }
         }
-        cache?.AddRange(fresh.Select(i => (hashes![i], vectors[i]!)));
 
         var kept = Enumerable.Range(0, images.Count).Where(i => vectors[i] is not null).ToList();
         var table = new FeatureTable(kept.Select(i => images[i]).ToList(), kept.Select(i => vectors[i]!).ToList(), featurizer.Backbone.FeatureDimension);
@@ -129,7 +158,14 @@ public static class ImageClassifierTrainer
     }
 
     /// <summary>Select (or use) a trainer on a stratified split, then refit it on all rows.</summary>
-    public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options)
+    /// <param name="ml">The context.</param>
+    /// <param name="featurizer">The featurizer the table came from; the model starts with its stock chain.</param>
+    /// <param name="table">Features and labels.</param>
+    /// <param name="options">Trainer choice, split and seed.</param>
+    /// <param name="cancellationToken">Checked between trainers (ML.NET's trainers themselves cannot be stopped).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(table);
@@ -147,6 +183,7 @@ public static class ImageClassifierTrainer
         var clock = Stopwatch.StartNew();
         foreach (var kind in candidates)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (board.Count > 0 && options.TimeBudget is { } budget && clock.Elapsed > budget)
             {
                 board.Add(new LeaderboardEntry(kind, null, TimeSpan.Zero, "time budget spent"));
@@ -160,14 +197,19 @@ public static class ImageClassifierTrainer
         var best = board.Where(e => e.Validation is not null)
             .OrderByDescending(e => e.Validation!.MacroAccuracy).ThenBy(e => e.Validation!.LogLoss).First();
 
+        cancellationToken.ThrowIfCancellationRequested();
         var all = keys.Transform(table.ToDataView(ml));
         var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
         var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
         var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
-        var seen = ClassificationMetrics.From(ml.MulticlassClassification.Evaluate(final.Transform(keys.Transform(validationView))), labels);
-        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen,
-            validation.Select(i => table.Images[i]).ToList(), train.Length);
+        // The saved model itself, stock decoding included, on the held-out images: what evaluate computes.
+        var validationImages = validation.Select(i => table.Images[i]).ToList();
+        var seen = ModelEvaluator.Evaluate(ml, model, labels, validationImages);
+        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length);
     }
+
+    /// <summary>An empty view of the trained model's input (one <c>ImagePath</c> column), to fit a featurizer on.</summary>
+    public static IDataView EmptyInput(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
 
     /// <summary>The input schema of a trained model: one <c>ImagePath</c> text column.</summary>
     public static DataViewSchema InputSchema(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()).Schema;

@@ -16,7 +16,9 @@ public static class ModelEvaluator
         if (unknown is not null)
             throw new InvalidDataException($"'{unknown.ImagePath}' is labelled '{unknown.Label}', which the model does not know (it knows {string.Join(", ", labels)}).");
 
-        var data = ml.Data.LoadFromEnumerable(images.Select(i => new Row { ImagePath = i.ImagePath, Label = i.Label }));
+        // In path order, so the same images give the same metrics to the last bit whatever order they came in.
+        var ordered = images.OrderBy(i => i.ImagePath, StringComparer.Ordinal).ThenBy(i => i.Label, StringComparer.Ordinal);
+        var data = ml.Data.LoadFromEnumerable(ordered.Select(i => new Row { ImagePath = i.ImagePath, Label = i.Label }));
         // Keys in the model's label order, so they line up with the Score vector.
         var keyData = ml.Data.LoadFromEnumerable(labels.Select(l => new KeyRow { Value = l }));
         var scored = model.Transform(data);

@@ -7,6 +7,9 @@ namespace EffNet.MLNet.Weights;
 /// </summary>
 public static class BatchNormFolding
 {
+    /// <summary>Changes whenever a change to the folding alters the folded weights (and so the features).</summary>
+    public const string Version = "1";
+
     /// <summary>Fold one batch-norm into a bias-free convolution kernel laid out [out, …].</summary>
     public static ConvWeights Fold(float[] kernel, float[] gamma, float[] beta, float[] mean, float[] variance, double epsilon)
     {

@@ -13,5 +13,6 @@ public sealed record CheckpointTensor(string Name, int[] Shape, float[] Data)
     public static string FormatShape(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
 
     /// <summary>Elements implied by a shape.</summary>
-    public static long ElementCount(IReadOnlyList<int> shape) => shape.Aggregate(1L, (a, d) => a * d);
+    /// <exception cref="OverflowException">The count does not fit in 64 bits.</exception>
+    public static long ElementCount(IReadOnlyList<int> shape) => shape.Aggregate(1L, (a, d) => checked(a * d));
 }

@@ -7,29 +7,51 @@ namespace EffNet.MLNet.Weights;
 /// Reads a PyTorch checkpoint written by <c>torch.save(state_dict)</c> (PyTorch ≥ 1.6: a zip
 /// holding <c>data.pkl</c> and one raw little-endian file per storage) without executing any of
 /// it. Also accepts the common wrappers <c>{"state_dict": …}</c> and <c>{"model": …}</c>.
+/// Every tensor's view is checked against its storage before any data is read: broadcast
+/// (stride 0) and overlapping views, and tensors sharing bytes, are refused.
 /// </summary>
 public static class PthCheckpointReader
 {
+    /// <summary>The largest <c>data.pkl</c> accepted; a state_dict's pickle is kilobytes (B7's is 192 KB).</summary>
+    public const long MaxPickleBytes = 16L * 1024 * 1024;
+
     private static readonly string[] WrapperKeys = ["state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema"];
 
     /// <summary>Read every tensor of the checkpoint at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointFormatException">The file is not a usable state_dict.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a usable state_dict, or describes more than 1 GiB of tensor data.</exception>
     public static IReadOnlyDictionary<string, CheckpointTensor> Read(string path)
     {
+        using var index = Open(path);
+        return index.ReadAll(ReadBudget.Unplanned(path));
+    }
+
+    /// <summary>Open the archive and read its pickle; no tensor data is read yet.</summary>
+    internal static CheckpointIndex Open(string path)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        FileStream? file = null;
+        ZipArchive? zip = null;
         try
         {
-            using var file = File.OpenRead(path);
+            file = File.OpenRead(path);
             CheckMagic(path, file);
-            using var zip = OpenZip(path, file);
-            return ReadArchive(path, zip);
+            zip = OpenZip(path, file);
+            return Index.Create(path, file, zip);
         }
-        catch (Exception ex) when (ex is not CheckpointFormatException and not FileNotFoundException and not OutOfMemoryException)
+        catch (Exception ex)
         {
-            throw new CheckpointFormatException(path, $"the checkpoint is corrupt or truncated ({ex.Message})", ex);
+            zip?.Dispose();
+            file?.Dispose();
+            if (IsOurs(ex)) throw;
+            throw Corrupt(path, ex);
         }
     }
+
+    private static bool IsOurs(Exception ex) => ex is CheckpointFormatException or FileNotFoundException or OutOfMemoryException;
+
+    private static CheckpointFormatException Corrupt(string path, Exception ex) =>
+        new(path, $"the checkpoint is corrupt or truncated ({ex.Message})", ex);
 
     private static void CheckMagic(string path, FileStream file)
     {
@@ -53,41 +75,95 @@ public static class PthCheckpointReader
         }
     }
 
-    private static IReadOnlyDictionary<string, CheckpointTensor> ReadArchive(string path, ZipArchive zip)
+    private sealed record Storage(ZipArchiveEntry Entry, ElementType Type);
+
+    private sealed class Index : CheckpointIndex
     {
-        var pickle = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
-            ?? throw new CheckpointFormatException(path, "the archive has no data.pkl, so it was not written by torch.save.");
-        var prefix = pickle.FullName[..^"data.pkl".Length];
-        if (zip.GetEntry(prefix + "constants.pkl") is not null)
-            throw new CheckpointFormatException(path, "this is a TorchScript archive (torch.jit.save); save the state_dict instead: torch.save(model.state_dict(), path).");
-        if (zip.GetEntry(prefix + "byteorder") is { } order && ReadAll(order) is var orderBytes && Encoding.ASCII.GetString(orderBytes).Trim() != "little")
-            throw new CheckpointFormatException(path, "the checkpoint was written on a big-endian machine, which is not supported.");
+        private readonly FileStream _file;
+        private readonly ZipArchive _zip;
+        private readonly Dictionary<string, Storage> _storages;
+        private readonly Dictionary<string, StridedView> _views;
 
-        var storages = new Dictionary<string, (ElementType Type, byte[] Bytes)>();
-        object LoadStorage(object?[] pid)
+        private Index(string path, FileStream file, ZipArchive zip, Dictionary<string, Storage> storages, Dictionary<string, StridedView> views)
+            : base(path)
         {
-            if (pid.Length < 5 || pid[0] as string != "storage" || pid[1] is not RestrictedUnpickler.PyGlobal type || pid[2] is not string key)
-                throw new CheckpointFormatException(path, "the pickle has a persistent id that is not a tensor storage.");
-            if (!storages.ContainsKey(key))
+            _file = file;
+            _zip = zip;
+            _storages = storages;
+            _views = views;
+            Entries = views.ToDictionary(kv => kv.Key, kv => new TensorEntry(kv.Key, kv.Value.Shape, storages[kv.Value.StorageKey].Type), StringComparer.Ordinal);
+        }
+
+        public override IReadOnlyDictionary<string, TensorEntry> Entries { get; }
+
+        public static Index Create(string path, FileStream file, ZipArchive zip)
+        {
+            var pickle = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
+                ?? throw new CheckpointFormatException(path, "the archive has no data.pkl, so it was not written by torch.save.");
+            var prefix = pickle.FullName[..^"data.pkl".Length];
+            if (zip.GetEntry(prefix + "constants.pkl") is not null)
+                throw new CheckpointFormatException(path, "this is a TorchScript archive (torch.jit.save); save the state_dict instead: torch.save(model.state_dict(), path).");
+            if (zip.GetEntry(prefix + "byteorder") is { } order && Encoding.ASCII.GetString(ReadEntry(path, order, 64)).Trim() != "little")
+                throw new CheckpointFormatException(path, "the checkpoint was written on a big-endian machine, which is not supported.");
+
+            var storages = new Dictionary<string, Storage>();
+            object LoadStorage(object?[] pid)
             {
-                var entry = zip.GetEntry($"{prefix}data/{key}")
-                    ?? throw new CheckpointFormatException(path, $"storage '{key}' is referenced but missing from the archive (the file is truncated or corrupt).");
-                storages[key] = (StorageElementType(path, type.Name), ReadAll(entry));
+                if (pid.Length < 5 || pid[0] as string != "storage" || pid[1] is not RestrictedUnpickler.PyGlobal type || pid[2] is not string key)
+                    throw new CheckpointFormatException(path, "the pickle has a persistent id that is not a tensor storage.");
+                if (!storages.ContainsKey(key))
+                {
+                    var entry = zip.GetEntry($"{prefix}data/{key}")
+                        ?? throw new CheckpointFormatException(path, $"storage '{key}' is referenced but missing from the archive (the file is truncated or corrupt).");
+                    CheckPlausibleSize(path, entry);
+                    storages[key] = new Storage(entry, StorageElementType(path, type.Name));
+                }
+                return key;
             }
-            return key;
+
+            var root = new RestrictedUnpickler(path, ReadEntry(path, pickle, MaxPickleBytes), LoadStorage).Load();
+            var views = new Dictionary<string, StridedView>(StringComparer.Ordinal);
+            foreach (var (k, v) in StateDict(path, root).Items)
+            {
+                if (k is not string name || v is not RestrictedUnpickler.TensorView view) continue;
+                if (views.ContainsKey(name)) throw new CheckpointFormatException(path, $"tensor '{name}' appears twice in the state_dict.");
+                if (view.Storage is not string key || !storages.TryGetValue(key, out var storage))
+                    throw new CheckpointFormatException(path, $"tensor '{name}' does not refer to a storage in the archive.");
+                views[name] = StridedView.Create(path, name, key, view.Offset, view.Size, view.Stride, storage.Entry.Length / storage.Type.Size());
+            }
+            if (views.Count == 0) throw new CheckpointFormatException(path, "the checkpoint holds no tensors.");
+            StridedView.CheckDisjoint(path, views.Values);
+            return new Index(path, file, zip, storages, views);
         }
 
-        var root = new RestrictedUnpickler(path, ReadAll(pickle), LoadStorage).Load();
-        var dict = StateDict(path, root);
-        var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
-        foreach (var (k, v) in dict.Items)
+        public override float[] Read(string name, ReadBudget budget)
         {
-            if (k is not string name || v is not RestrictedUnpickler.TensorView view) continue;
-            var (type, bytes) = storages[(string)view.Storage];
-            tensors[name] = Materialise(path, name, view, type, bytes);
+            var view = _views[name];
+            if (view.ElementCount == 0) return [];
+            var storage = _storages[view.StorageKey];
+            var size = storage.Type.Size();
+            var bytes = (view.Last - view.First + 1) * size;
+            budget.Charge(bytes, name);
+            try
+            {
+                // Only the elements this view spans are read; the storage around them is skipped.
+                using var stream = storage.Entry.Open();
+                Skip(stream, view.First * size);
+                var buffer = new byte[bytes];
+                stream.ReadExactly(buffer);
+                return Materialise(view, storage.Type, buffer);
+            }
+            catch (Exception ex) when (!IsOurs(ex))
+            {
+                throw Corrupt(Path, ex);
+            }
         }
-        if (tensors.Count == 0) throw new CheckpointFormatException(path, "the checkpoint holds no tensors.");
-        return tensors;
+
+        public override void Dispose()
+        {
+            _zip.Dispose();
+            _file.Dispose();
+        }
     }
 
     private static RestrictedUnpickler.PyDict StateDict(string path, object? root)
@@ -103,32 +179,22 @@ public static class PthCheckpointReader
         throw new CheckpointFormatException(path, "the checkpoint holds a dict, but no tensors in it or under 'state_dict' or 'model'.");
     }
 
-    private static CheckpointTensor Materialise(string path, string name, RestrictedUnpickler.TensorView view, ElementType type, byte[] bytes)
+    // bytes hold the view's span, starting at its first element.
+    private static float[] Materialise(StridedView view, ElementType type, byte[] bytes)
     {
-        if (view.Size.Length != view.Stride.Length || view.Size.Any(d => d < 0 || d > int.MaxValue) || view.Offset < 0)
-            throw new CheckpointFormatException(path, $"tensor '{name}' has an invalid size or stride.");
-        var shape = view.Size.Select(d => (int)d).ToArray();
-        var count = CheckpointTensor.ElementCount(shape);
-        var available = bytes.LongLength / type.Size();
-        long last = view.Offset;
-        for (var i = 0; i < shape.Length; i++)
-            if (shape[i] > 0) last += (shape[i] - 1) * view.Stride[i];
-        if (count > 0 && (last >= available || view.Stride.Any(s => s < 0)))
-            throw new CheckpointFormatException(path, $"tensor '{name}' reaches past the end of its storage (the file is truncated or corrupt).");
-
-        if (IsContiguous(shape, view.Stride))
-            return new CheckpointTensor(name, shape, type.ToFloats(bytes.AsSpan(checked((int)(view.Offset * type.Size()))), count));
-
+        var count = view.ElementCount;
+        if (IsContiguous(view.Shape, view.Stride)) return type.ToFloats(bytes, count);
+        var shape = view.Shape;
         var data = new float[count];
         var index = new long[shape.Length];
         for (long i = 0; i < count; i++)
         {
-            long at = view.Offset;
+            long at = 0;
             for (var d = 0; d < shape.Length; d++) at += index[d] * view.Stride[d];
             data[i] = type.Read(bytes, at);
             for (var d = shape.Length - 1; d >= 0 && ++index[d] == shape[d]; d--) index[d] = 0;
         }
-        return new CheckpointTensor(name, shape, data);
+        return data;
     }
 
     private static bool IsContiguous(int[] shape, long[] stride)
@@ -157,14 +223,39 @@ public static class PthCheckpointReader
         _ => throw new CheckpointFormatException(path, $"unsupported storage type torch.{storage}."),
     };
 
-    private static byte[] ReadAll(ZipArchiveEntry entry)
+    // Deflate cannot expand more than ~1032:1, so a larger claim is a corrupt directory, not a reason to allocate.
+    private static void CheckPlausibleSize(string path, ZipArchiveEntry entry)
     {
-        // Deflate cannot expand more than ~1032:1, so a larger claim is a corrupt directory, not a reason to allocate.
-        if (entry.Length > int.MaxValue || entry.Length > Math.Max(entry.CompressedLength, 1) * 1100L)
-            throw new InvalidDataException($"entry '{entry.FullName}' claims an impossible size of {entry.Length} bytes");
+        if (entry.Length > Math.Max(entry.CompressedLength, 1) * 1100L)
+            throw new CheckpointFormatException(path, $"zip entry '{entry.FullName}' claims {entry.Length:N0} bytes from {entry.CompressedLength:N0} compressed, an impossible ratio (the file is corrupt).");
+    }
+
+    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long limit)
+    {
+        CheckPlausibleSize(path, entry);
+        if (entry.Length > limit)
+            throw new CheckpointFormatException(path,
+                $"zip entry '{entry.FullName}' is {entry.Length:N0} bytes, over the {limit:N0} bytes it can need in a state_dict; refusing it before reading.");
         using var s = entry.Open();
         var buffer = new byte[entry.Length];
         s.ReadExactly(buffer);
         return buffer;
+    }
+
+    private static void Skip(Stream stream, long bytes)
+    {
+        if (bytes == 0) return;
+        if (stream.CanSeek)
+        {
+            stream.Seek(bytes, SeekOrigin.Current);
+            return;
+        }
+        Span<byte> scratch = stackalloc byte[4096];
+        while (bytes > 0)
+        {
+            var n = stream.Read(scratch[..(int)Math.Min(bytes, scratch.Length)]);
+            if (n == 0) throw new EndOfStreamException("the storage ends before the tensor starts");
+            bytes -= n;
+        }
     }
 }

@@ -26,6 +26,13 @@ internal sealed class RestrictedUnpickler
         "torch._utils._rebuild_parameter",
     ];
 
+    /// <summary>
+    /// Most opcodes one pickle may run. A state_dict takes about 40 per tensor (EfficientNet-B7's
+    /// 1,200 tensors: 45,300), and each opcode may allocate an object, so this bounds the memory a
+    /// small, highly compressible pickle can make the reader build.
+    /// </summary>
+    public const int MaxOpcodes = 1_000_000;
+
     private readonly string _path;
     private readonly byte[] _data;
     private readonly Func<object?[], object> _persistentLoad;
@@ -33,6 +40,7 @@ internal sealed class RestrictedUnpickler
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = [];
     private int _pos;
+    private int _opcodes;
 
     public RestrictedUnpickler(string path, byte[] data, Func<object?[], object> persistentLoad)
     {
@@ -61,6 +69,8 @@ internal sealed class RestrictedUnpickler
         while (true)
         {
             var at = _pos;
+            if (++_opcodes > MaxOpcodes)
+                throw Corrupt($"the pickle runs more than {MaxOpcodes:N0} opcodes, far more than a state_dict needs (about 40 per tensor); refusing it before it builds more");
             var op = ReadByte();
             switch (op)
             {

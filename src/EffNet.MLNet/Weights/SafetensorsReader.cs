@@ -6,70 +6,133 @@ namespace EffNet.MLNet.Weights;
 /// <summary>
 /// Reads a <c>.safetensors</c> file: an 8-byte little-endian header length, a JSON header
 /// mapping names to dtype, shape and byte offsets, then the raw data. Every length and
-/// offset is checked against the file before anything is allocated.
+/// offset is checked against the file before anything is allocated, and, as the format
+/// requires, no two tensors may name the same bytes or the same name.
 /// </summary>
 public static class SafetensorsReader
 {
-    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    // The format allows 100 MB; an EfficientNet's header is about 100 KB, and parsing one costs several times its size.
+    private const long MaxHeaderBytes = 16L * 1024 * 1024;
 
     /// <summary>Read every tensor of the file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointFormatException">The file is malformed.</exception>
+    /// <exception cref="CheckpointFormatException">The file is malformed, or describes more than 1 GiB of tensor data.</exception>
     public static IReadOnlyDictionary<string, CheckpointTensor> Read(string path)
     {
+        using var index = Open(path);
+        return index.ReadAll(ReadBudget.Unplanned(path));
+    }
+
+    /// <summary>Read and check the header; no tensor data is read yet.</summary>
+    internal static CheckpointIndex Open(string path)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        var file = File.OpenRead(path);
         try
         {
-            return ReadFile(path);
+            return Index.Create(path, file);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException or EndOfStreamException or FormatException or OverflowException)
+        catch (Exception ex) when (IsHeaderProblem(ex))
         {
+            file.Dispose();
             // A header that is JSON-shaped but not valid text, numbers that do not fit, and the like.
             throw new CheckpointFormatException(path, $"the safetensors header is corrupt ({ex.Message})", ex);
         }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
-    private static IReadOnlyDictionary<string, CheckpointTensor> ReadFile(string path)
+    private static bool IsHeaderProblem(Exception ex) =>
+        ex is InvalidOperationException or JsonException or ArgumentException or EndOfStreamException or FormatException or OverflowException;
+
+    private sealed record Located(TensorEntry Entry, long Begin, long End);
+
+    private sealed class Index : CheckpointIndex
     {
-        using var file = File.OpenRead(path);
-        var length = file.Length;
-        if (length < 8) throw new CheckpointFormatException(path, $"the file is {length} bytes long, too short for a safetensors header.");
-        Span<byte> prefix = stackalloc byte[8];
-        file.ReadExactly(prefix);
-        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength > (ulong)(length - 8) || headerLength > MaxHeaderBytes)
-            throw new CheckpointFormatException(path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length field (truncated or not safetensors).");
+        private readonly FileStream _file;
+        private readonly long _dataStart;
+        private readonly Dictionary<string, Located> _tensors;
 
-        var header = new byte[headerLength];
-        file.ReadExactly(header);
-        var dataStart = 8 + (long)headerLength;
-        var dataLength = length - dataStart;
-
-        var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(header); }
-        catch (JsonException ex) { throw new CheckpointFormatException(path, $"the header is not valid JSON ({ex.Message})", ex); }
-        using (doc)
+        private Index(string path, FileStream file, long dataStart, Dictionary<string, Located> tensors) : base(path)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CheckpointFormatException(path, "the header is not a JSON object.");
-            foreach (var property in doc.RootElement.EnumerateObject())
+            _file = file;
+            _dataStart = dataStart;
+            _tensors = tensors;
+            Entries = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Entry, StringComparer.Ordinal);
+        }
+
+        public override IReadOnlyDictionary<string, TensorEntry> Entries { get; }
+
+        public static Index Create(string path, FileStream file)
+        {
+            var length = file.Length;
+            if (length < 8) throw new CheckpointFormatException(path, $"the file is {length} bytes long, too short for a safetensors header.");
+            Span<byte> prefix = stackalloc byte[8];
+            file.ReadExactly(prefix);
+            var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength > (ulong)(length - 8))
+                throw new CheckpointFormatException(path, $"the header claims {headerLength} bytes but the file has only {length - 8} after the length field (truncated or not safetensors).");
+            if (headerLength > MaxHeaderBytes)
+                throw new CheckpointFormatException(path, $"the header claims {headerLength:N0} bytes, over the {MaxHeaderBytes:N0} a checkpoint's header needs; refusing it before parsing.");
+
+            var header = new byte[headerLength];
+            file.ReadExactly(header);
+            var dataStart = 8 + (long)headerLength;
+            var dataLength = length - dataStart;
+
+            var tensors = new Dictionary<string, Located>(StringComparer.Ordinal);
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(header); }
+            catch (JsonException ex) { throw new CheckpointFormatException(path, $"the header is not valid JSON ({ex.Message})", ex); }
+            using (doc)
             {
-                if (property.Name == "__metadata__") continue;
-                var (type, shape, begin, end) = Describe(path, property);
-                var count = CheckpointTensor.ElementCount(shape);
-                if (begin < 0 || end < begin || end > dataLength)
-                    throw new CheckpointFormatException(path, $"tensor '{property.Name}' has offsets [{begin}, {end}] outside the {dataLength} data bytes.");
-                if (end - begin != count * type.Size())
-                    throw new CheckpointFormatException(path, $"tensor '{property.Name}' spans {end - begin} bytes but its shape {CheckpointTensor.FormatShape(shape)} needs {count * type.Size()}.");
-                var bytes = new byte[end - begin];
-                file.Position = dataStart + begin;
-                file.ReadExactly(bytes);
-                tensors[property.Name] = new CheckpointTensor(property.Name, shape, type.ToFloats(bytes, count));
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new CheckpointFormatException(path, "the header is not a JSON object.");
+                foreach (var property in doc.RootElement.EnumerateObject())
+                {
+                    if (property.Name == "__metadata__") continue;
+                    var (type, shape, begin, end) = Describe(path, property);
+                    var count = CheckpointTensor.ElementCount(shape);
+                    if (begin < 0 || end < begin || end > dataLength)
+                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' has offsets [{begin}, {end}] outside the {dataLength} data bytes.");
+                    if (end - begin != count * type.Size())
+                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' spans {end - begin} bytes but its shape {CheckpointTensor.FormatShape(shape)} needs {count * type.Size()}.");
+                    if (!tensors.TryAdd(property.Name, new Located(new TensorEntry(property.Name, shape, type), begin, end)))
+                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' is named twice in the header; the format forbids it, so the file is refused.");
+                }
+            }
+            if (tensors.Count == 0) throw new CheckpointFormatException(path, "the file holds no tensors.");
+            CheckDisjoint(path, tensors.Values);
+            return new Index(path, file, dataStart, tensors);
+        }
+
+        public override float[] Read(string name, ReadBudget budget)
+        {
+            var t = _tensors[name];
+            budget.Charge(t.End - t.Begin, name);
+            var bytes = new byte[t.End - t.Begin];
+            _file.Position = _dataStart + t.Begin;
+            _file.ReadExactly(bytes);
+            return t.Entry.Type.ToFloats(bytes, t.Entry.ElementCount);
+        }
+
+        public override void Dispose() => _file.Dispose();
+
+        // The format forbids overlapping ranges: without this, one stored block could be read as any number of tensors.
+        private static void CheckDisjoint(string path, IEnumerable<Located> tensors)
+        {
+            Located? previous = null;
+            foreach (var t in tensors.Where(t => t.End > t.Begin).OrderBy(t => t.Begin))
+            {
+                if (previous is not null && t.Begin < previous.End)
+                    throw new CheckpointFormatException(path,
+                        $"tensors '{previous.Entry.Name}' [{previous.Begin}, {previous.End}] and '{t.Entry.Name}' [{t.Begin}, {t.End}] overlap in the data; the format forbids it, so the file is refused.");
+                previous = t;
             }
         }
-        if (tensors.Count == 0) throw new CheckpointFormatException(path, "the file holds no tensors.");
-        return tensors;
     }
 
     private static (ElementType Type, int[] Shape, long Begin, long End) Describe(string path, JsonProperty property)
