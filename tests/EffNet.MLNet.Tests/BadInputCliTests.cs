@@ -67,9 +67,15 @@ public class BadInputCliTests
         Assert.Contains("other.confusion.png", picture.Err);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(outDir, "other.confusion.png")));
 
-        // --accept-truncated: the cut JPEG is used, with a warning naming it.
+        // --accept-truncated: the cut JPEG is used, with a warning naming it. Every output is replaced by a
+        // new file (renamed over it), not written into: a hard link to each old file still holds the old bytes.
+        var outputs = new[] { "model.zip", "model.json", "model.confusion.png", "model.bad-images.tsv" }.Select(f => Path.Combine(outDir, f)).ToList();
+        var before = outputs.Select(File.ReadAllBytes).ToList();
+        foreach (var f in outputs) Assert.Equal(0, ProcessRunner.Run("ln", [f, f + ".old"]).Code);
         var lenient = CliTests.EffnetWithHome(home, Train("--accept-truncated", "--force"));
         Assert.True(lenient.Code == 0, lenient.Err);
+        for (var i = 0; i < outputs.Count; i++) Assert.Equal(before[i], File.ReadAllBytes(outputs[i] + ".old"));
+        Assert.NotEqual(before[3], File.ReadAllBytes(outputs[3]));
         Assert.Matches("warning:.*cut.jpg is truncated", lenient.Err.ReplaceLineEndings(" "));
         Assert.Equal(3, File.ReadAllLines(badReport).Length);
         Assert.DoesNotContain(File.ReadAllLines(badReport), l => l.Contains("cut.jpg"));
