@@ -48,9 +48,7 @@ internal static class ConfusionPicture
 
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        var temp = path + ".tmp";
-        using (var file = File.Create(temp)) data.SaveTo(file);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, data.SaveTo);
     }
 
     private static string Clip(string label) => label.Length <= 16 ? label : label[..15] + "…";

@@ -11,13 +11,8 @@ internal static class ModelFiles
     public static string ConfusionPath(string modelPath) => Path.ChangeExtension(modelPath, ".confusion.png");
 
     /// <summary>Save through a temporary file so a failure never leaves a half-written model where a good one was.</summary>
-    public static void SaveModel(MLContext ml, ITransformer model, string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + ".tmp";
-        ml.Model.Save(model, Training.ImageClassifierTrainer.InputSchema(ml), temp);
-        File.Move(temp, path, overwrite: true);
-    }
+    public static void SaveModel(MLContext ml, ITransformer model, string path) =>
+        AtomicFile.Write(path, stream => ml.Model.Save(model, Training.ImageClassifierTrainer.InputSchema(ml), stream));
 
     /// <summary>The model.json beside a model, with a clear error when it is missing.</summary>
     public static Training.ModelReport LoadReport(string modelPath)
@@ -33,10 +28,20 @@ internal static class ModelFiles
     public static string Existing(string path) =>
         File.Exists(path) ? path : throw new ArgumentException($"The model '{path}' does not exist.");
 
-    /// <summary>Refuse to replace <paramref name="model"/> or its model.json unless the user said --force.</summary>
-    public static void RefuseOverwrite(string model, bool force)
+    /// <summary>Every file a training run writes beside <paramref name="model"/>.</summary>
+    public static string[] Outputs(string model) => [model, ReportPath(model), ConfusionPath(model), Commands.BadImages.ReportPath(model)];
+
+    /// <summary>
+    /// Refuse to replace <paramref name="model"/>, its model.json, confusion picture or bad-image report
+    /// unless the user said --force: checked before any work, so a long run never ends in a refusal.
+    /// </summary>
+    public static void RefuseOverwrite(string model, bool force) => RefuseOverwrite(Outputs(model), force);
+
+    /// <summary>Refuse to replace any of <paramref name="outputs"/> unless the user said --force.</summary>
+    public static void RefuseOverwrite(IEnumerable<string> outputs, bool force)
     {
-        foreach (var existing in new[] { model, ReportPath(model) }.Where(File.Exists))
-            if (!force) throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
+        if (force) return;
+        if (outputs.FirstOrDefault(File.Exists) is { } existing)
+            throw new ArgumentException($"'{existing}' already exists; pass --force to overwrite it, or choose another --out.");
     }
 }

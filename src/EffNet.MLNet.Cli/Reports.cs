@@ -51,8 +51,8 @@ internal static class Reports
             var scores = string.Join(", ", p.Scores.Select(s => string.Create(Inv, $"{s.Label} {s.Score:0.000}")));
             var cells = new List<string> { Markup.Escape(Path.GetFileName(p.Image)) };
             if (truth is not null) cells.Add(Markup.Escape(truth[i].Label));
-            cells.Add(Markup.Escape(p.Label));
-            cells.Add(Markup.Escape(scores));
+            cells.Add(p.Error is null ? Markup.Escape(p.Label) : "[yellow]skipped[/]");
+            cells.Add(Markup.Escape(p.Error ?? scores));
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);

@@ -1,4 +1,5 @@
 using EffNet.MLNet.Imaging;
+using SkiaSharp;
 
 namespace EffNet.MLNet.Tests;
 
@@ -20,6 +21,8 @@ public class BadImageTests
         Assert.Contains("empty", ImageCheck.Problem(dir.File("empty.jpg")));
         Assert.Contains("not an image", ImageCheck.Problem(dir.File("page.jpg")));
         Assert.NotNull(ImageCheck.Problem(dir.File("header-only.jpg")));
+        Assert.NotNull(ImageCheck.HeaderProblem(dir.File("header-only.jpg")));
+        Assert.Contains("not an image", ImageCheck.HeaderProblem(dir.File("page.jpg")));
         Assert.Contains("directory", ImageCheck.Problem(dir.File("folder.jpg")));
         Assert.Contains("does not exist", ImageCheck.Problem(dir.File("absent.jpg")));
         Assert.Contains("decompression bomb", ImageCheck.Problem(dir.File("bomb.png")));
@@ -28,21 +31,74 @@ public class BadImageTests
     [Theory]
     [InlineData("stripes/stripes-02.jpg")]
     [InlineData("discs/discs-01.png")]
-    public void Images_cut_in_half_decode_what_is_there_and_keep_the_known_part(string sample)
+    public void Truncated_images_are_bad_unless_accepted_and_then_keep_the_known_part(string sample)
     {
-        // Decoders show the rows that arrived (as browsers do); the top of the picture must be right.
+        // Decoders show the rows that arrived (as browsers do); PIL and TensorFlow refuse such files unless told.
         using var dir = new TempDir();
         var source = Path.Combine(SampleData.Folder, sample);
         var bytes = File.ReadAllBytes(source);
         var cut = dir.File("cut" + Path.GetExtension(sample));
         File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
-        Assert.Null(ImageCheck.Problem(cut));
+        Assert.Null(ImageCheck.HeaderProblem(cut));
+        Assert.StartsWith("is truncated", ImageCheck.Problem(cut));
+        Assert.True(ImageCheck.Inspect(cut)!.Truncated);
+        Assert.Null(ImageCheck.Problem(cut, acceptTruncated: true));
         var whole = new float[3 * 64 * 64];
         var half = new float[3 * 64 * 64];
-        FastImageDecoder.Decode(source, 64, whole);
-        FastImageDecoder.Decode(cut, 64, half);
+        var ex = Assert.Throws<BadImageException>(() => FastImageDecoder.Decode(cut, 64, half));
+        Assert.Equal(cut, ex.InputName);
+        Assert.Contains("truncated", ex.Message);
+        Assert.False(FastImageDecoder.Decode(source, 64, whole));
+        Assert.True(FastImageDecoder.Decode(cut, 64, half, acceptTruncated: true));
         var topRows = Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(c * 4096, 64 * 8)).ToList();
         Assert.True(topRows.Average(i => Math.Abs(whole[i] - half[i])) < 8, "the first rows of a cut image should decode as in the whole one");
+    }
+
+    [Theory]
+    [InlineData("scrambled.webp")]
+    [InlineData("blanked.webp")] // the decoder says "incomplete input": only the RIFF size tells it from a cut file
+    [InlineData("scrambled.png")]
+    public void A_damaged_body_behind_a_valid_header_is_found_by_decoding_and_never_called_truncated(string name)
+    {
+        using var dir = new TempDir();
+        var path = dir.File(name);
+        File.WriteAllBytes(path, name switch
+        {
+            "scrambled.webp" => CraftedImages.DamagedWebp(),
+            "blanked.webp" => CraftedImages.BlankedSecondHalf(CraftedImages.Encoded(SKEncodedImageFormat.Webp)),
+            _ => CraftedImages.DamagedBody(CraftedImages.Encoded(SKEncodedImageFormat.Png)),
+        });
+        Assert.Null(ImageCheck.HeaderProblem(path)); // the header alone cannot tell
+        var problem = ImageCheck.Inspect(path);
+        Assert.NotNull(problem);
+        Assert.False(problem.Truncated);
+        Assert.StartsWith("is damaged", problem.Reason);
+        Assert.NotNull(ImageCheck.Problem(path, acceptTruncated: true)); // accepting truncation does not accept damage
+        var ex = Assert.Throws<BadImageException>(() => FastImageDecoder.Decode(path, 64, new float[3 * 64 * 64], acceptTruncated: true));
+        Assert.Equal(path, ex.InputName);
+    }
+
+    [Fact]
+    public void Stream_checks_name_the_input_and_leave_the_stream_where_it_was()
+    {
+        var jpeg = CraftedImages.Encoded(SKEncodedImageFormat.Jpeg);
+        using var good = new MemoryStream(jpeg);
+        Assert.Null(ImageCheck.Problem(good));
+        Assert.False(ImageCheck.ThrowIfBad(good, "upload.jpg"));
+        Assert.Equal(0, good.Position);
+        var pixels = new float[3 * 64 * 64];
+        Assert.False(FastImageDecoder.Decode(good, "upload.jpg", 64, pixels));
+
+        using var cut = new MemoryStream(CraftedImages.CutToThird(jpeg));
+        var ex = Assert.Throws<BadImageException>(() => ImageCheck.ThrowIfBad(cut, "upload.jpg"));
+        Assert.Equal("upload.jpg", ex.InputName);
+        Assert.StartsWith("is truncated", ex.Reason);
+        Assert.True(ImageCheck.ThrowIfBad(cut, "upload.jpg", acceptTruncated: true));
+
+        using var html = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(CraftedImages.Html));
+        Assert.Contains("not an image", ImageCheck.Problem(html));
+        using var empty = new MemoryStream();
+        Assert.Contains("empty", Assert.Throws<BadImageException>(() => FastImageDecoder.Decode(empty, "blank.png", 64, pixels)).Reason);
     }
 
     /// <summary>A valid PNG header (with correct CRCs) declaring a huge RGB image, and almost no data.</summary>
@@ -93,7 +149,7 @@ public class BadImageTests
         var (code, stdout, stderr) = CliTests.EffnetWithHome(dir.File("home"), "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet");
         Assert.True(code == 0, stderr);
         Assert.Contains("not-an-image.jpg", stderr);
-        Assert.Contains("2 unreadable image(s) left out", stderr);
+        Assert.Contains("2 unusable image(s) left out", stderr);
         var report = File.ReadAllLines(dir.File("model.bad-images.tsv"));
         Assert.Equal(3, report.Length);
         Assert.Contains(report, l => l.Contains("empty.png") && l.Contains("empty"));

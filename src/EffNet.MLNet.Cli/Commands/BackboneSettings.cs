@@ -52,6 +52,7 @@ internal class BackboneSettings : DatasetSettings
         RandomInit = RandomInit,
         Seed = InitSeed,
         BatchSize = BatchSize,
+        AcceptTruncatedImages = AcceptTruncated,
     };
 
     /// <summary>Resolve the backbone, showing download progress for pretrained weights.</summary>

@@ -4,10 +4,18 @@ using Spectre.Console;
 
 namespace EffNet.MLNet.Cli.Commands;
 
-/// <summary>The --on-bad-image policy: skip (report and leave out) or fail (stop at the first).</summary>
+/// <summary>
+/// The one bad-image policy of every command that reads images: skip (name each bad image with its
+/// reason on stderr and in the report, and go on with the others) or fail (stop at the first, exit 3).
+/// Truncated images are bad unless --accept-truncated, which warns about each one.
+/// </summary>
 internal static class BadImages
 {
-    public const string Description = "skip: leave unreadable images out and list them in <out>.bad-images.tsv; fail: stop at the first one.";
+    public const string Description =
+        "skip: leave unusable images (not images, damaged, truncated) out, name each on stderr and in the report (<out>.bad-images.tsv where there is an --out); fail: stop at the first one (exit code 3).";
+
+    public const string AcceptTruncatedDescription =
+        "Use truncated images (files that end before the image does) from the rows that are there, with a warning naming each, instead of treating them as bad.";
 
     /// <summary>Where the list of left-out images goes: <c>&lt;out&gt;.bad-images.tsv</c> beside the output.</summary>
     public static string ReportPath(string output) => Path.ChangeExtension(output, ".bad-images.tsv");
@@ -16,12 +24,67 @@ internal static class BadImages
         ? ValidationResult.Success()
         : ValidationResult.Error($"--on-bad-image must be skip or fail, not '{policy}'.");
 
-    public static (List<LabeledImage> Good, List<BadImage> Bad) Check(IReadOnlyList<LabeledImage> images, bool fail)
+    /// <summary>The cheap pass before featurizing: headers only (the decoder finds damage in the body).</summary>
+    /// <exception cref="BadImageException">Under fail, the first image with a bad header.</exception>
+    public static (List<LabeledImage> Good, List<BadImage> Bad) CheckHeaders(IReadOnlyList<LabeledImage> images, bool fail)
     {
         if (!fail) return ImageCheck.Partition(images, i => i.ImagePath);
         foreach (var image in images)
-            if (ImageCheck.Problem(image.ImagePath) is { } reason)
-                throw new InvalidDataException($"'{image.ImagePath}' {reason}.");
+            if (ImageCheck.HeaderProblem(image.ImagePath) is { } reason)
+                throw new BadImageException(image.ImagePath, reason);
         return ([.. images], []);
     }
+
+    /// <summary>The full check (every image decoded once) for commands that hand images to a saved model, whose ML.NET decoding names no file.</summary>
+    /// <exception cref="BadImageException">Under fail, the first unusable image.</exception>
+    public static (List<T> Good, List<BadImage> Bad, List<BadImage> Truncated) Screen<T>(IEnumerable<T> items, Func<T, string> path, bool fail, bool acceptTruncated)
+    {
+        var (good, bad, truncated) = (new List<T>(), new List<BadImage>(), new List<BadImage>());
+        foreach (var item in items)
+        {
+            var p = path(item);
+            var problem = ImageCheck.Inspect(p);
+            if (problem is null || (problem.Truncated && acceptTruncated))
+            {
+                good.Add(item);
+                if (problem is not null) truncated.Add(new BadImage(p, problem.Reason));
+            }
+            else if (fail) throw new BadImageException(p, problem.Reason);
+            else bad.Add(new BadImage(p, problem.Reason));
+        }
+        return (good, bad, truncated);
+    }
+
+    /// <summary>Name each left-out image on stderr.</summary>
+    public static void Print(IEnumerable<BadImage> bad)
+    {
+        foreach (var b in bad) Stderr.MarkupLine($"[yellow]skipped[/] {Markup.Escape(b.ImagePath)}: {Markup.Escape(b.Reason)}");
+    }
+
+    /// <summary>Warn about each truncated image that was used.</summary>
+    public static void WarnTruncated(IEnumerable<BadImage> truncated)
+    {
+        foreach (var t in truncated)
+            Stderr.MarkupLine($"[yellow]warning:[/] {Markup.Escape(t.ImagePath)} {Markup.Escape(t.Reason)}; used anyway (--accept-truncated)");
+    }
+
+    /// <summary>
+    /// Write <c>&lt;out&gt;.bad-images.tsv</c> when images were left out; otherwise remove a stale one from an
+    /// earlier run (the caller has already refused to run over it without --force).
+    /// </summary>
+    public static void WriteOrRemoveReport(string output, IReadOnlyList<BadImage> bad)
+    {
+        var path = ReportPath(output);
+        if (bad.Count > 0)
+        {
+            ImageCheck.WriteReport(path, bad);
+            Stderr.MarkupLine($"[yellow]{bad.Count} unusable image(s) left out; all listed in {Markup.Escape(path)}[/]");
+        }
+        else
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static IAnsiConsole Stderr { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 }

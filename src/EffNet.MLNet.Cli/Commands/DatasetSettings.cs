@@ -4,13 +4,18 @@ using Spectre.Console.Cli;
 
 namespace EffNet.MLNet.Cli.Commands;
 
-/// <summary>Options of the commands that read a dataset of image files: what to do with unreadable ones.</summary>
+/// <summary>Options of the commands that read image files: what to do with unusable and truncated ones.</summary>
 internal abstract class DatasetSettings : CommandSettings
 {
     [CommandOption("--on-bad-image <skip|fail>")]
     [Description(BadImages.Description)]
     [DefaultValue("skip")]
     public string OnBadImage { get; init; } = "skip";
+
+    [CommandOption("--accept-truncated")]
+    [Description(BadImages.AcceptTruncatedDescription)]
+    [DefaultValue(false)]
+    public bool AcceptTruncated { get; init; }
 
     public bool FailOnBadImage => OnBadImage == "fail";
 

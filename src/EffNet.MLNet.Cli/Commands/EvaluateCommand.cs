@@ -9,7 +9,7 @@ namespace EffNet.MLNet.Cli.Commands;
 
 internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
 {
-    internal sealed class Settings : CommandSettings
+    internal sealed class Settings : DatasetSettings
     {
         [CommandOption("--model <FILE>")]
         [Description("A model .zip made by effnet train (its model.json beside it names the labels).")]
@@ -25,7 +25,11 @@ internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
-        public override ValidationResult Validate() => DataSource.Validate(Data);
+        public override ValidationResult Validate()
+        {
+            var data = DataSource.Validate(Data);
+            return data.Successful ? base.Validate() : data;
+        }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -34,7 +38,13 @@ internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         var modelPath = Path.GetFullPath(s.Model);
         var model = SavedModel.Load(ml, ModelFiles.Existing(modelPath));
         var report = ModelFiles.LoadReport(modelPath);
-        var metrics = ModelEvaluator.Evaluate(ml, model, report.Labels, ImageDataset.Load(s.Data!));
+        // The saved model decodes with ML.NET, which fails on a bad image without naming it and fills
+        // truncated ones silently: every image is checked (decoded once) before it gets there.
+        var (images, bad, truncated) = BadImages.Screen(ImageDataset.Load(s.Data!), i => i.ImagePath, s.FailOnBadImage, s.AcceptTruncated);
+        BadImages.Print(bad);
+        BadImages.WarnTruncated(truncated);
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be used.");
+        var metrics = ModelEvaluator.Evaluate(ml, model, report.Labels, images);
         if (s.Json)
             Console.Out.WriteLine(JsonSerializer.Serialize(metrics, ModelReport.Json));
         else

@@ -40,11 +40,10 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(s.Out!);
-        if (File.Exists(output) && !s.Force) throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
-        var (images, bad) = BadImages.Check(ImageDataset.Load(s.Data!, requireLabels: false), s.FailOnBadImage);
-        foreach (var b in bad) Console.Error.WriteLine($"skipped {b.ImagePath}: {b.Reason}");
-        if (bad.Count > 0)
-            Imaging.ImageCheck.WriteReport(BadImages.ReportPath(output), bad);
+        ModelFiles.RefuseOverwrite([output, BadImages.ReportPath(output)], s.Force);
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!, requireLabels: false), s.FailOnBadImage);
+        BadImages.Print(bad);
 
         var backbone = s.ResolveBackbone(quiet: false);
         var ml = new MLContext(0);
@@ -52,17 +51,21 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
         using var cache = TrainingRun.OpenCache(featurizer);
         var watch = Stopwatch.StartNew();
-        var (table, hits) = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, null, cancellationToken);
+        var featurized = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages: !s.FailOnBadImage, null, cancellationToken);
+        var (table, hits) = (featurized.Table, featurized.CacheHits);
         var seconds = watch.Elapsed.TotalSeconds;
+        BadImages.Print(featurized.BadImages);
+        BadImages.WarnTruncated(featurized.AcceptedTruncated);
+        bad.AddRange(featurized.BadImages);
+        if (table.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be used.");
 
-        var temp = output + ".tmp";
-        using (var stream = File.Create(temp))
+        BadImages.WriteOrRemoveReport(output, bad);
+        var view = table.ToDataView(ml);
+        AtomicFile.Write(output, stream =>
         {
-            var view = table.ToDataView(ml);
             if (output.EndsWith(".idv", StringComparison.OrdinalIgnoreCase)) ml.Data.SaveAsBinary(view, stream);
             else ml.Data.SaveAsText(view, stream, separatorChar: ',', headerRow: true, schema: false);
-        }
-        File.Move(temp, output, overwrite: true);
+        });
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"Wrote {table.Count} rows of {table.Dimension} features to [green]{Markup.Escape(output)}[/]: {table.Count - hits} featurized, {hits} from the cache, {table.Count / Math.Max(seconds, 1e-9):0.0} images/s."));
         return ExitCodes.Success;

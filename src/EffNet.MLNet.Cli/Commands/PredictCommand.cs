@@ -9,7 +9,7 @@ namespace EffNet.MLNet.Cli.Commands;
 
 internal sealed class PredictCommand : Command<PredictCommand.Settings>
 {
-    internal sealed class Settings : CommandSettings
+    internal sealed class Settings : DatasetSettings
     {
         [CommandArgument(0, "<IMAGE|DIR>")]
         [Description("Images, or folders searched recursively for images.")]
@@ -31,18 +31,29 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>
-            Top < 1 ? ValidationResult.Error("--top must be at least 1.") : ValidationResult.Success();
+            Top < 1 ? ValidationResult.Error("--top must be at least 1.") : base.Validate();
     }
 
     internal sealed record LabelScore(string Label, float Score);
 
-    internal sealed record ImageResult(string Image, string Label, IReadOnlyList<LabelScore> Scores);
+    /// <summary>One image's prediction, or (<paramref name="Error"/> set, no label) why it was skipped.</summary>
+    internal sealed record ImageResult(string Image, string Label, IReadOnlyList<LabelScore> Scores, string? Error = null);
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(s.Model);
-        using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath));
-        var predictions = Predict(predictor, Labels(predictor, modelPath), Expand(s.Inputs), s.Top);
+        using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath), new PooledPredictorOptions { AcceptTruncatedImages = s.AcceptTruncated });
+        var images = Expand(s.Inputs);
+        // Each image is checked first, so that one bad file among many is named and the others still get their predictions.
+        var (good, bad, truncated) = BadImages.Screen(images, p => p, s.FailOnBadImage, s.AcceptTruncated);
+        BadImages.Print(bad);
+        BadImages.WarnTruncated(truncated);
+        var predicted = Predict(predictor, Labels(predictor, modelPath), good, s.Top, s.FailOnBadImage);
+        var reasons = bad.ToDictionary(b => b.ImagePath, b => b.Reason);
+        var next = 0;
+        var predictions = images.Select(p => reasons.TryGetValue(p, out var reason)
+            ? new ImageResult(p, "", [], $"'{p}' {reason}.")
+            : predicted[next++]).ToList();
         if (s.Json)
             Console.Out.WriteLine(JsonSerializer.Serialize(predictions, ModelReport.Json));
         else
@@ -50,10 +61,17 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
         return ExitCodes.Success;
     }
 
-    public static IReadOnlyList<ImageResult> Predict(PooledPredictor predictor, IReadOnlyList<string> labels, IReadOnlyList<string> images, int top) =>
+    /// <summary>Predictions of <paramref name="images"/>; one the model cannot read stops the run (<paramref name="fail"/>) or gets an error entry.</summary>
+    public static IReadOnlyList<ImageResult> Predict(PooledPredictor predictor, IReadOnlyList<string> labels, IReadOnlyList<string> images, int top, bool fail = true) =>
         images.Select(path =>
         {
-            var p = predictor.Predict(path);
+            ImagePrediction p;
+            try { p = predictor.Predict(path); }
+            catch (Imaging.BadImageException ex) when (!fail)
+            {
+                BadImages.Print([ex.ToBadImage()]);
+                return new ImageResult(path, "", [], ex.Message);
+            }
             var scores = p.Score.Select((score, i) => new LabelScore(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture), score))
                 .OrderByDescending(x => x.Score).Take(top).ToList();
             return new ImageResult(path, p.PredictedLabel, scores);
@@ -80,6 +98,6 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
                 throw new ArgumentException($"'{input}' is neither an image file nor a folder.");
         }
         if (images.Count == 0) throw new ArgumentException("No images to predict.");
-        return images;
+        return images.Distinct().ToList();
     }
 }

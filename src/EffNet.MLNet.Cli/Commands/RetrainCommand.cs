@@ -57,6 +57,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var backbone = new EfficientNetFeaturizerOptions
         {
             Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
+            AcceptTruncatedImages = s.AcceptTruncated,
         };
         var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
         return TrainingRun.Execute(

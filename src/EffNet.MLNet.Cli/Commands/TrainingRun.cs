@@ -17,23 +17,23 @@ internal static class TrainingRun
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
-        var (images, bad) = BadImages.Check(ImageDataset.Load(r.Data), r.FailOnBadImage);
-        var badReport = BadImages.ReportPath(r.Output);
-        if (bad.Count > 0)
-        {
-            Imaging.ImageCheck.WriteReport(badReport, bad);
-            var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            foreach (var b in bad.Take(10)) stderr.MarkupLine($"[yellow]skipped[/] {Markup.Escape(b.ImagePath)}: {Markup.Escape(b.Reason)}");
-            stderr.MarkupLine($"[yellow]{bad.Count} unreadable image(s) left out; all listed in {Markup.Escape(badReport)}[/]");
-        }
-        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read; see {badReport}.");
+        Directory.CreateDirectory(Path.GetDirectoryName(r.Output)!);
+        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(r.Data), r.FailOnBadImage);
+        BadImages.Print(bad);
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read.");
         var backbone = resolveBackbone(quiet);
         if (r.ExpectedIdentity is not null && backbone.Identity != r.ExpectedIdentity)
             throw new InvalidDataException($"The backbone differs from the one the model was trained with ({r.ExpectedIdentity} then, {backbone.Identity} now); train a new model instead.");
         var ml = new MLContext(r.Seed);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: r.Backbone)
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));
-        var (table, hits) = Featurize(ml, featurizer, images, quiet, cancellationToken);
+        var featurized = Featurize(ml, featurizer, images, quiet, skipBadImages: !r.FailOnBadImage, cancellationToken);
+        var (table, hits) = (featurized.Table, featurized.CacheHits);
+        BadImages.Print(featurized.BadImages);
+        BadImages.WarnTruncated(featurized.AcceptedTruncated);
+        bad.AddRange(featurized.BadImages);
+        if (table.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be used.");
+        images = [.. table.Images];
         var options = new TrainingOptions
         {
             Trainer = r.TrainerOption == "auto" ? null : Trainers.Parse(r.TrainerOption),
@@ -47,6 +47,7 @@ internal static class TrainingRun
         // The last point to stop: from here on every output is written, so none is left half-done.
         cancellationToken.ThrowIfCancellationRequested();
 
+        BadImages.WriteOrRemoveReport(r.Output, bad);
         ModelFiles.SaveModel(ml, result.Model, r.Output);
         var report = new ModelReport
         {
@@ -91,21 +92,21 @@ internal static class TrainingRun
         return ExitCodes.Success;
     }
 
-    private static (FeatureTable, int) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, bool quiet,
-        CancellationToken cancellationToken)
+    private static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images, bool quiet,
+        bool skipBadImages, CancellationToken cancellationToken)
     {
         using var cache = OpenCache(featurizer);
-        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, null, cancellationToken);
-        (FeatureTable, int) result = default;
+        if (quiet) return ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, null, cancellationToken);
+        FeaturizeResult? result = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"Featurizing {images.Count} images", maxValue: images.Count);
                 var watch = System.Diagnostics.Stopwatch.StartNew();
-                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, new SyncProgress(n => task.Value = n), cancellationToken);
+                result = ImageClassifierTrainer.Featurize(ml, featurizer, images, cache, skipBadImages, new SyncProgress(n => task.Value = n), cancellationToken);
                 task.Description = string.Create(CultureInfo.InvariantCulture, $"Featurized {images.Count} images in {watch.Elapsed.TotalSeconds:0.0} s");
             });
-        return result;
+        return result!;
     }
 
     /// <summary>The feature cache under EFFNET_HOME for this featurizer; what it discards is said on stderr.</summary>

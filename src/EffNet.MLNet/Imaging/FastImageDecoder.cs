@@ -11,6 +11,8 @@ namespace EffNet.MLNet.Imaging;
 /// The pixels are those ML.NET's <c>LoadImages</c> and <c>MLImage</c> give, so training and the
 /// saved model see the same image: EXIF orientation is ignored (the stored pixels are used, as in
 /// ML.NET, PIL's <c>Image.open</c> and torchvision), and transparency is composited over black.
+/// Damage found only while decoding the body is a <see cref="BadImageException"/>, like damage in
+/// the header; so is a truncated image unless the caller accepts it.
 /// </summary>
 public static class FastImageDecoder
 {
@@ -21,25 +23,43 @@ public static class FastImageDecoder
     public const string Version = "3";
 
     /// <summary>Decode <paramref name="path"/> into <paramref name="destination"/> (3 × size × size floats).</summary>
-    /// <exception cref="InvalidDataException">The file is not a decodable image; the message names it.</exception>
-    public static void Decode(string path, int size, Span<float> destination, long maxPixels = ImageCheck.DefaultMaxPixels)
+    /// <returns>
+    /// False for a whole image; true for a truncated one decoded as far as it goes (missing rows
+    /// filled), which happens only with <paramref name="acceptTruncated"/>: the caller should warn.
+    /// </returns>
+    /// <exception cref="BadImageException">The file is missing, not an image, damaged, too large, or truncated and not accepted.</exception>
+    public static bool Decode(string path, int size, Span<float> destination, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false)
+    {
+        CheckDestination(size, destination);
+        using var image = OpenedImage.Open(path, maxPixels);
+        return Decode(image, path, size, destination, acceptTruncated);
+    }
+
+    /// <summary>Decode the encoded image in <paramref name="image"/> (from its position to its end); <paramref name="name"/> names it in errors.</summary>
+    /// <returns>True when it is truncated and was accepted (<paramref name="acceptTruncated"/>), else false.</returns>
+    /// <exception cref="BadImageException">The data is not an image, damaged, too large, or truncated and not accepted.</exception>
+    public static bool Decode(Stream image, string name, int size, Span<float> destination, bool acceptTruncated = false, long maxPixels = ImageCheck.DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        CheckDestination(size, destination);
+        using var encoded = OpenedImage.Open(image, name, maxPixels);
+        return Decode(encoded, name, size, destination, acceptTruncated);
+    }
+
+    private static void CheckDestination(int size, Span<float> destination)
     {
         if (destination.Length < 3 * size * size) throw new ArgumentException("The destination is smaller than one image.", nameof(destination));
-        using var stream = OpenOrThrow(path);
-        using var codec = SKCodec.Create(stream, out var result)
-            ?? throw new InvalidDataException($"'{path}' is not an image the decoder can read ({result}).");
-        var info = codec.Info;
-        if ((long)info.Width * info.Height > maxPixels)
-            throw new InvalidDataException($"'{path}' declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0}.");
+    }
 
+    private static bool Decode(OpenedImage image, string name, int size, Span<float> destination, bool acceptTruncated)
+    {
+        var codec = image.Codec;
         var scaled = DecodedSize(codec, size);
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var decoded = new SKBitmap(decodeInfo);
-        var status = codec.GetPixels(decodeInfo, decoded.GetPixels());
-        if (status is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
-            throw new InvalidDataException($"'{path}' could not be decoded ({status}).");
-
-        Crop(path, decoded, size, destination);
+        var truncated = image.Outcome(codec.GetPixels(decodeInfo, decoded.GetPixels()), acceptTruncated);
+        Crop(name, decoded, size, destination);
+        return truncated;
     }
 
     // The smallest of the decoder's k/8 scales (k ≤ 4: only images at least twice the target) that still
@@ -55,16 +75,8 @@ public static class FastImageDecoder
         return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
-    private static FileStream OpenOrThrow(string path)
-    {
-        if (Directory.Exists(path)) throw new InvalidDataException($"'{path}' is a directory, not an image file.");
-        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
-        catch (FileNotFoundException) { throw new InvalidDataException($"'{path}' does not exist."); }
-        catch (UnauthorizedAccessException) { throw new InvalidDataException($"'{path}' cannot be read (permission denied)."); }
-    }
-
     // Resize (cubic) so the image covers size×size, then take the centre square, as IsoCrop does.
-    private static void Crop(string path, SKBitmap image, int size, Span<float> destination)
+    private static void Crop(string name, SKBitmap image, int size, Span<float> destination)
     {
         var scale = Math.Max((float)size / image.Width, (float)size / image.Height);
         var width = Math.Max(size, (int)Math.Round(image.Width * scale));
@@ -72,7 +84,7 @@ public static class FastImageDecoder
         using var resized = width == image.Width && height == image.Height
             ? null
             : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High)
-              ?? throw new InvalidDataException($"'{path}' could not be resized from {image.Width}×{image.Height} to {width}×{height}.");
+              ?? throw new BadImageException(name, $"could not be resized from {image.Width}×{image.Height} to {width}×{height}");
         var source = resized ?? image;
         var left = (width - size) / 2;
         var top = (height - size) / 2;

@@ -65,6 +65,27 @@ public sealed record EfficientNetFeaturizerOptions
     /// <summary>Threads decoding images on the fast path; 0 = one per core. Default: 0.</summary>
     public int DecodeThreads { get; init; }
 
+    /// <summary>
+    /// What <c>Transform</c> does with a row whose image is not usable — missing, not an image, damaged
+    /// (found in the header or only while decoding), or truncated when <see cref="AcceptTruncatedImages"/>
+    /// is off: throw <see cref="Imaging.BadImageException"/> naming it (default), or give the row NaN features.
+    /// </summary>
+    public BadImageHandling OnBadImage { get; init; } = BadImageHandling.Throw;
+
+    /// <summary>
+    /// Featurize truncated images (a file that ends before the image does) from the rows that are there,
+    /// the missing rows filled, instead of treating them as bad. Each one is passed to
+    /// <see cref="OnImageIssue"/> with <see cref="Imaging.ImageIssue.Accepted"/> set. Default: off, as in PIL and TensorFlow.
+    /// </summary>
+    public bool AcceptTruncatedImages { get; init; }
+
+    /// <summary>
+    /// Called, on the thread that moves the cursor, for every image given NaN features under
+    /// <see cref="BadImageHandling.MissingFeatures"/> and every truncated image accepted under
+    /// <see cref="AcceptTruncatedImages"/>. Default: none.
+    /// </summary>
+    public Action<Imaging.ImageIssue>? OnImageIssue { get; init; }
+
     /// <summary>CPU (default) or CUDA.</summary>
     public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Cpu;
 

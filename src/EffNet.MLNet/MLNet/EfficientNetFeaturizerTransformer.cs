@@ -13,10 +13,13 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
 {
     private readonly ITransformer _stock;
     private readonly ITransformer _preprocess;
+    private readonly ITransformer? _checkedPreprocess;
+    private readonly string _checkedColumn;
     private readonly StockFeaturizerChain _chain;
     private readonly Lazy<FeatureSession> _session;
     private readonly EfficientNetFeaturizerOptions _options;
     private readonly bool _fastPath;
+    private readonly bool _inputIsPath;
 
     internal EfficientNetFeaturizerTransformer(MLContext ml, EfficientNetBackbone backbone, string output, string input, DataViewType inputType,
         EfficientNetFeaturizerOptions options, IDataView data)
@@ -26,10 +29,17 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         InputColumnName = input;
         BatchSize = options.BatchSize;
         _options = options;
-        _fastPath = options.FastDecode && inputType is TextDataViewType;
+        _inputIsPath = inputType is TextDataViewType;
+        _fastPath = options.FastDecode && _inputIsPath;
         _chain = new StockFeaturizerChain(ml, backbone, output, input, inputType, options);
         _stock = _chain.Full.Fit(data);
         _preprocess = _chain.Preprocess.Fit(data);
+        // The same preprocessing from an image column that CheckedImageView loads after checking each path.
+        _checkedColumn = output + "__effnet_checked";
+        _checkedPreprocess = _inputIsPath
+            ? new StockFeaturizerChain(ml, backbone, output, _checkedColumn, new Microsoft.ML.Transforms.Image.ImageDataViewType(), options).Preprocess
+                .Fit(new CheckedImageView(data, input, _checkedColumn, null, false))
+            : null;
         _session = new Lazy<FeatureSession>(() => new FeatureSession(backbone.ToBytes(), options.Threads, options.ExecutionProvider, options.CudaDeviceId));
     }
 
@@ -64,16 +74,33 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _stock.GetRowToRowMapper(inputSchema);
 
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input)
+    /// <summary>
+    /// Adds the feature column. Images are decoded as rows are read; an image that is not usable
+    /// (missing, not an image, damaged, or truncated unless <see cref="EfficientNetFeaturizerOptions.AcceptTruncatedImages"/>)
+    /// makes the cursor throw <see cref="Imaging.BadImageException"/> naming it when it reaches that row,
+    /// or, with <see cref="BadImageHandling.MissingFeatures"/>, gives the row NaN features
+    /// (see <see cref="EfficientNetFeaturizerOptions.OnBadImage"/>).
+    /// </summary>
+    public IDataView Transform(IDataView input) => TransformWith(input, _options.OnBadImage, _options.OnImageIssue);
+
+    /// <summary><see cref="Transform(IDataView)"/> with the bad-image handling and issue report given here rather than in the options.</summary>
+    internal IDataView TransformWith(IDataView input, BadImageHandling onBadImage, Action<Imaging.ImageIssue>? report)
     {
         ArgumentNullException.ThrowIfNull(input);
         var schema = GetOutputSchema(input.Schema);
         var session = _session.Value;
+        var accept = _options.AcceptTruncatedImages;
         Func<IFeatureBatches> batches = _fastPath
-            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options))
-            : () => new PixelBatches(_preprocess.Transform(input), _chain.PixelsColumn, session, BatchSize);
-        return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize);
+            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept)
+            : () => StockBatches(input, session, accept);
+        return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize, onBadImage, report);
+    }
+
+    private PixelBatches StockBatches(IDataView input, FeatureSession session, bool acceptTruncated)
+    {
+        if (_checkedPreprocess is null) return new PixelBatches(_preprocess.Transform(input), _chain.PixelsColumn, session, BatchSize);
+        var checkedInput = new CheckedImageView(input, InputColumnName, _checkedColumn, _options.ImageFolder, acceptTruncated);
+        return new PixelBatches(_checkedPreprocess.Transform(checkedInput), _chain.PixelsColumn, session, BatchSize, checkedInput.Issues);
     }
 
     private static int DecodeThreads(EfficientNetFeaturizerOptions o) => o.DecodeThreads > 0 ? o.DecodeThreads : Environment.ProcessorCount;

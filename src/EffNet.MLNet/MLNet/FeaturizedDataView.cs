@@ -1,3 +1,4 @@
+using EffNet.MLNet.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -6,7 +7,9 @@ namespace EffNet.MLNet;
 /// <summary>
 /// The input rows plus a feature column. A look-ahead source computes features a batch at a time
 /// (<see cref="IFeatureBatches"/>); the main cursor walks the input in step and serves every other
-/// column untouched.
+/// column untouched. A row whose image was bad throws <see cref="BadImageException"/> when the
+/// cursor reaches it, or has NaN features (<see cref="BadImageHandling"/>); either way, and for an
+/// accepted truncated image, the issue is reported first.
 /// </summary>
 internal sealed class FeaturizedDataView : IDataView
 {
@@ -15,9 +18,14 @@ internal sealed class FeaturizedDataView : IDataView
     private readonly int _dimension;
     private readonly int _batchSize;
     private readonly int _featureIndex;
+    private readonly BadImageHandling _onBadImage;
+    private readonly Action<ImageIssue>? _report;
 
-    public FeaturizedDataView(IDataView input, Func<IFeatureBatches> batches, DataViewSchema schema, string outputColumn, int dimension, int batchSize)
+    public FeaturizedDataView(IDataView input, Func<IFeatureBatches> batches, DataViewSchema schema, string outputColumn, int dimension, int batchSize,
+        BadImageHandling onBadImage = BadImageHandling.Throw, Action<ImageIssue>? report = null)
     {
+        _onBadImage = onBadImage;
+        _report = report;
         _input = input;
         _batches = batches;
         _dimension = dimension;
@@ -59,6 +67,8 @@ internal sealed class FeaturizedDataView : IDataView
         private readonly int _dim;
         private int _inBatch;
         private int _index = -1;
+        private ImageIssue?[] _issues = [];
+        private bool _missing;
 
         public Cursor(FeaturizedDataView view, DataViewRowCursor main, IFeatureBatches? batches, HashSet<int> active)
         {
@@ -83,10 +93,18 @@ internal sealed class FeaturizedDataView : IDataView
         public override bool MoveNext()
         {
             if (!_main.MoveNext()) return false;
-            if (_batches is not null && ++_index >= _inBatch)
+            if (_batches is null) return true;
+            if (++_index >= _inBatch)
             {
-                if (!_batches.Next(_features, out _inBatch)) throw new InvalidOperationException("The image rows ended before the other columns did.");
+                if (!_batches.Next(_features, out _inBatch, out _issues)) throw new InvalidOperationException("The image rows ended before the other columns did.");
                 _index = 0;
+            }
+            _missing = false;
+            if (_index < _issues.Length && _issues[_index] is { } issue)
+            {
+                if (!issue.Accepted && _view._onBadImage == BadImageHandling.Throw) throw new BadImageException(issue.ImagePath, issue.Reason);
+                _view._report?.Invoke(issue);
+                _missing = !issue.Accepted;
             }
             return true;
         }
@@ -99,7 +117,8 @@ internal sealed class FeaturizedDataView : IDataView
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> value) =>
             {
                 var editor = VBufferEditor.Create(ref value, _dim);
-                _features.AsSpan(_index * _dim, _dim).CopyTo(editor.Values);
+                if (_missing) editor.Values.Fill(float.NaN);
+                else _features.AsSpan(_index * _dim, _dim).CopyTo(editor.Values);
                 value = editor.Commit();
             };
             return (ValueGetter<TValue>)(Delegate)getter;

@@ -95,9 +95,7 @@ public static class EfficientNetOnnxExporter
     public static void Save(EfficientNetArchitecture architecture, NetworkWeights weights, string path, FeatureExtractorOptions? options = null)
     {
         var bytes = ToBytes(architecture, weights, options);
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     // (x/255 − mean)/std = (x − 255·mean) · 1/(255·std). The subtraction stays in the graph so the

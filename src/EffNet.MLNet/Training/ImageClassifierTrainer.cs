@@ -21,6 +21,13 @@ public sealed record TrainingOptions
     public TimeSpan? TimeBudget { get; init; }
 }
 
+/// <summary>What <see cref="ImageClassifierTrainer.Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?, CancellationToken)"/> produced.</summary>
+/// <param name="Table">Features of every usable image, in input order.</param>
+/// <param name="CacheHits">How many of them came from the feature cache.</param>
+/// <param name="BadImages">Images left out, with the reason (found while decoding).</param>
+/// <param name="AcceptedTruncated">Truncated images featurized from the rows that are there, because the featurizer accepts them.</param>
+public sealed record FeaturizeResult(FeatureTable Table, int CacheHits, IReadOnlyList<Imaging.BadImage> BadImages, IReadOnlyList<Imaging.BadImage> AcceptedTruncated);
+
 /// <summary>One trainer's outcome in an <c>auto</c> run.</summary>
 public sealed record LeaderboardEntry(TrainerKind Trainer, ClassificationMetrics? Validation, TimeSpan Duration, string? Skipped);
 
@@ -62,79 +69,92 @@ public static class ImageClassifierTrainer
     /// <param name="progress">Told how many images have features so far.</param>
     /// <param name="cancellationToken">Stops between images; features computed until then stay in the cache.</param>
     /// <returns>The table, and how many images came from the cache.</returns>
+    /// <exception cref="Imaging.BadImageException">An image is not usable (see <see cref="Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?, CancellationToken)"/> to skip such images instead).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static (FeatureTable Table, int CacheHits) Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
         IReadOnlyList<LabeledImage> images, FeatureCache cache, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        if (cache.Identity != featurizer.FeatureIdentity)
+        var result = Featurize(ml, featurizer, images, cache, skipBadImages: false, progress, cancellationToken);
+        return (result.Table, result.CacheHits);
+    }
+
+    /// <summary>Run every image through the featurizer once.</summary>
+    /// <exception cref="Imaging.BadImageException">An image is not usable.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
+        Featurize(ml, featurizer, images, cache: null, skipBadImages: false, progress, cancellationToken).Table;
+
+    /// <summary>
+    /// Features for every usable image, through <paramref name="cache"/> when one is given. An image
+    /// found unusable while decoding (damaged, truncated unless the featurizer accepts truncated
+    /// images, …) is left out of the table and listed in <see cref="FeaturizeResult.BadImages"/> when
+    /// <paramref name="skipBadImages"/>, else it stops the run with <see cref="Imaging.BadImageException"/>.
+    /// Truncated images that were accepted are featurized, listed in <see cref="FeaturizeResult.AcceptedTruncated"/>,
+    /// and never cached, so a run that does not accept them finds them again.
+    /// </summary>
+    /// <exception cref="Imaging.BadImageException">An image is not usable and <paramref name="skipBadImages"/> is false.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; features computed until then stay in the cache.</exception>
+    public static FeaturizeResult Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer,
+        IReadOnlyList<LabeledImage> images, FeatureCache? cache, bool skipBadImages, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(featurizer);
+        if (cache is not null && cache.Identity != featurizer.FeatureIdentity)
             throw new ArgumentException($"The feature cache holds features of '{cache.Identity}', not of this featurizer ('{featurizer.FeatureIdentity}'); open it with featurizer.FeatureIdentity.", nameof(cache));
-        var hashes = images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
-        var vectors = new float[images.Count][];
+        var hashes = cache is null ? null : images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
+        var vectors = new float[]?[images.Count];
         var missing = new List<int>();
         for (var i = 0; i < images.Count; i++)
-            if (cache.TryGet(hashes[i], out var v)) vectors[i] = v; else missing.Add(i);
+            if (cache is not null && cache.TryGet(hashes![i], out var v)) vectors[i] = v; else missing.Add(i);
         var hits = images.Count - missing.Count;
         progress?.Report(hits);
+
+        var bad = new List<Imaging.BadImage>();
+        var truncated = new List<Imaging.BadImage>();
         if (missing.Count > 0)
         {
             var pending = new List<(string, float[])>(CacheBatch);
-            var computed = 0;
             try
             {
-                foreach (var features in FeatureStream(ml, featurizer, missing.Select(i => images[i]).ToList(), cancellationToken))
+                var input = ml.Data.LoadFromEnumerable(missing.Select(i => new PathRow { ImagePath = images[i].ImagePath }));
+                var output = featurizer.TransformWith(input, skipBadImages ? BadImageHandling.MissingFeatures : BadImageHandling.Throw,
+                    issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)));
+                using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
+                var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
+                VBuffer<float> buffer = default;
+                cancellationToken.ThrowIfCancellationRequested();
+                for (var k = 0; ; k++)
                 {
-                    var i = missing[computed++];
-                    vectors[i] = features;
-                    pending.Add((hashes[i], features));
-                    if (pending.Count == CacheBatch)
+                    var (badBefore, truncatedBefore) = (bad.Count, truncated.Count); // MoveNext reports the row's issue
+                    if (!cursor.MoveNext()) break;
+                    var row = missing[k];
+                    progress?.Report(hits + k + 1);
+                    if (bad.Count == badBefore)
                     {
-                        cache.AddRange(pending);
-                        pending.Clear();
+                        getter(ref buffer);
+                        vectors[row] = buffer.DenseValues().ToArray();
+                        if (cache is not null && truncated.Count == truncatedBefore) pending.Add((hashes![row], vectors[row]!));
+                        if (pending.Count == CacheBatch)
+                        {
+                            cache!.AddRange(pending);
+                            pending.Clear();
+                        }
                     }
-                    progress?.Report(hits + computed);
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
             }
             finally
             {
                 // Whatever was computed is right even when the run stops (cancelled, or a bad image under "fail").
-                cache.AddRange(pending);
+                cache?.AddRange(pending);
             }
         }
-        return (new FeatureTable(images, vectors, featurizer.Backbone.FeatureDimension), hits);
-    }
 
-    /// <summary>Run every image through the featurizer once.</summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static FeatureTable Featurize(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
-        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
-    {
-        var features = new List<float[]>(images.Count);
-        foreach (var vector in FeatureStream(ml, featurizer, images, cancellationToken))
-        {
-            features.Add(vector);
-            progress?.Report(features.Count);
-        }
-        return new FeatureTable(images, features, featurizer.Backbone.FeatureDimension);
-    }
-
-    private static IEnumerable<float[]> FeatureStream(MLContext ml, EfficientNetFeaturizerTransformer featurizer, IReadOnlyList<LabeledImage> images,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(ml);
-        ArgumentNullException.ThrowIfNull(featurizer);
-        var input = ml.Data.LoadFromEnumerable(images.Select(i => new PathRow { ImagePath = i.ImagePath }));
-        var output = featurizer.Transform(input);
-        using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
-        var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
-        VBuffer<float> buffer = default;
-        cancellationToken.ThrowIfCancellationRequested();
-        while (cursor.MoveNext())
-        {
-            getter(ref buffer);
-            yield return buffer.DenseValues().ToArray();
-            cancellationToken.ThrowIfCancellationRequested();
-        }
+        var kept = Enumerable.Range(0, images.Count).Where(i => vectors[i] is not null).ToList();
+        var table = new FeatureTable(kept.Select(i => images[i]).ToList(), kept.Select(i => vectors[i]!).ToList(), featurizer.Backbone.FeatureDimension);
+        return new FeaturizeResult(table, hits, bad, truncated);
     }
 
     /// <summary>Select (or use) a trainer on a stratified split, then refit it on all rows.</summary>

@@ -49,8 +49,8 @@ public sealed record ModelReport
         JsonSerializer.Deserialize<ModelReport>(File.ReadAllText(path), Json)
         ?? throw new InvalidDataException($"'{path}' is not a model report.");
 
-    /// <summary>Write the report as indented JSON.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    /// <summary>Write the report as indented JSON, through a temporary file (readers never see half of it).</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 }
 
 /// <summary>Backbone identity.</summary>

@@ -1,0 +1,120 @@
+using SkiaSharp;
+
+namespace EffNet.MLNet.Imaging;
+
+/// <summary>
+/// An encoded image held in memory with its decoder, opened through the header checks every
+/// reader shares (exists, not empty, a format the decoder knows, a sane declared size). The
+/// checks of the body happen when it is decoded: <see cref="Outcome"/> turns the decoder's
+/// status into "fine", "truncated" or a <see cref="BadImageException"/>.
+/// </summary>
+internal sealed class OpenedImage : IDisposable
+{
+    private readonly string _name;
+    private readonly SKData _data;
+
+    private OpenedImage(string name, SKData data, SKCodec codec)
+    {
+        _name = name;
+        _data = data;
+        Codec = codec;
+    }
+
+    public SKCodec Codec { get; }
+
+    /// <summary>Open the file at <paramref name="path"/>.</summary>
+    /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares too many pixels.</exception>
+    public static OpenedImage Open(string path, long maxPixels) => WithFile(path, stream => Open(stream, path, maxPixels));
+
+    /// <summary>Check the header of the file at <paramref name="path"/>, reading no more of it than the decoder needs for that.</summary>
+    /// <exception cref="BadImageException">It is missing, unreadable, empty, not an image, or declares too many pixels.</exception>
+    public static void CheckHeader(string path, long maxPixels) => WithFile(path, stream =>
+    {
+        if (stream.Length == 0) throw new BadImageException(path, "is empty (0 bytes)");
+        using var codec = CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, maxPixels);
+        return true;
+    });
+
+    /// <summary>Open the image in <paramref name="stream"/> (read from its position to its end); <paramref name="name"/> names it in errors.</summary>
+    /// <exception cref="BadImageException">It is empty, not an image, or declares too many pixels.</exception>
+    public static OpenedImage Open(Stream stream, string name, long maxPixels)
+    {
+        var data = SKData.Create(stream) ?? throw new BadImageException(name, "cannot be read");
+        try
+        {
+            if (data.Size == 0) throw new BadImageException(name, "is empty (0 bytes)");
+            return new OpenedImage(name, data, CreateCodec(new SKMemoryStream(data), name, maxPixels));
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+    }
+
+    private static T WithFile<T>(string path, Func<FileStream, T> use)
+    {
+        if (Directory.Exists(path)) throw new BadImageException(path, "is a directory, not an image file");
+        if (!File.Exists(path)) throw new BadImageException(path, "does not exist");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            return use(stream);
+        }
+        catch (UnauthorizedAccessException ex) { throw new BadImageException(path, "cannot be read (permission denied)", ex); }
+        catch (IOException ex) when (ex is not BadImageException) { throw new BadImageException(path, $"cannot be read ({ex.Message})", ex); }
+    }
+
+    // The decoder for the data, with the header checks: a format it knows, a sane declared size.
+    private static SKCodec CreateCodec(SKStream stream, string name, long maxPixels)
+    {
+        // The codec owns the stream from here on; when none can be made, Skia has already freed it.
+        var codec = SKCodec.Create(stream, out var result)
+            ?? throw new BadImageException(name, $"is not an image the decoder can read ({Describe(result)})");
+        var info = codec.Info;
+        var problem = info.Width <= 0 || info.Height <= 0 ? $"declares an invalid size {info.Width}×{info.Height}"
+            : (long)info.Width * info.Height > maxPixels ? $"declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0} (a decompression bomb?)"
+            : null;
+        if (problem is null) return codec;
+        codec.Dispose();
+        throw new BadImageException(name, problem);
+    }
+
+    /// <summary>
+    /// What a decode that returned <paramref name="status"/> means: false for a whole image, true for
+    /// a truncated one that <paramref name="acceptTruncated"/> lets through (its missing rows are filled).
+    /// </summary>
+    /// <exception cref="BadImageException">The image is damaged, or truncated and not accepted.</exception>
+    public bool Outcome(SKCodecResult status, bool acceptTruncated)
+    {
+        if (status == SKCodecResult.Success) return false;
+        var endsEarly = ImageEnd.EndsEarly(_data.AsSpan(), Codec.EncodedFormat);
+        if (status == SKCodecResult.IncompleteInput && endsEarly)
+        {
+            if (acceptTruncated) return true;
+            throw new BadImageException(_name, TruncatedReason);
+        }
+        if (endsEarly) throw new BadImageException(_name, TruncatedReason + ", and what is there cannot be decoded");
+        var why = status == SKCodecResult.IncompleteInput ? "the decoder stopped before the end of the file" : Describe(status);
+        throw new BadImageException(_name, $"is damaged: its {Format} data is corrupt ({why})");
+    }
+
+    /// <summary>Why a truncated image is bad (or, when accepted, what the warning says).</summary>
+    public string TruncatedReason => $"is truncated: the {Format} data ends after {_data.Size:N0} bytes, before the image does";
+
+    private string Format => Codec.EncodedFormat.ToString().ToUpperInvariant();
+
+    public void Dispose()
+    {
+        Codec.Dispose();
+        _data.Dispose();
+    }
+
+    private static string Describe(SKCodecResult result) => result switch
+    {
+        SKCodecResult.IncompleteInput => "the data ends early",
+        SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput => "corrupt data",
+        SKCodecResult.Unimplemented => "unsupported format",
+        _ => result.ToString(),
+    };
+}
