@@ -50,7 +50,7 @@ public class ProductionPredictorTests : IClassFixture<TrainingTests.SampleFeatur
         var images = _f.Table.Images.Take(3).Select(i => i.ImagePath).ToList();
         var corrupt = dir.File("damaged.webp");
         File.WriteAllBytes(corrupt, DamagedWebp());
-        Assert.Null(ImageCheck.Problem(corrupt));   // the header alone looks fine
+        Assert.Null(ImageCheck.HeaderProblem(corrupt));   // the header alone looks fine
 
         var results = predictor.PredictBatch([images[0], corrupt, images[1], dir.File("missing.jpg"), images[2]]);
         Assert.Equal(5, results.Count);
