@@ -10,11 +10,12 @@ return command switch
     "costs" => CostModelBenchmark.Run(options),
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
+    "serving" => ServingBenchmark.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|costs|memory|cache [--variant b0] [--batch 8] [--rounds 20]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|costs|memory|cache|serving [--variant b0] [--batch 8] [--rounds 20]");
     return 2;
 }

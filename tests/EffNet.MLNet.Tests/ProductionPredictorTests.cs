@@ -81,7 +81,7 @@ public class ProductionPredictorTests : IClassFixture<TrainingTests.SampleFeatur
     }
 
     [Fact]
-    public void A_model_file_replaced_on_disk_is_reloaded_while_requests_keep_succeeding()
+    public async Task A_model_file_replaced_on_disk_is_reloaded_while_requests_keep_succeeding()
     {
         using var dir = new TempDir();
         var path = SaveModel(dir, "model.zip", TrainerKind.Sdca);
@@ -113,10 +113,10 @@ public class ProductionPredictorTests : IClassFixture<TrainingTests.SampleFeatur
 
         File.Move(replacement, path, overwrite: true);   // an atomic replace, as deployments do
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (predictor.ReloadCount == 0 && clock.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(50);
-        Thread.Sleep(300);
+        while (predictor.ReloadCount == 0 && clock.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(50);
+        await Task.Delay(300);
         stop.Cancel();
-        Task.WaitAll(callers);
+        await Task.WhenAll(callers);
 
         Assert.Equal(1, predictor.ReloadCount);
         Assert.Equal(0, failures);

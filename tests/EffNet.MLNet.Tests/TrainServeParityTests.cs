@@ -62,6 +62,13 @@ public class TrainServeParityTests(ITestOutputHelper output)
             output.WriteLine($"{names[i]}: cosine {cosine:F6}");
             Assert.True(cosine >= 0.999, $"{names[i]}: training and the saved model disagree (cosine {cosine:F6})");
         }
+        // The network (calibrated like a trained one) is input-sensitive enough for 0.999 to mean
+        // something: the same scene stored rotated, which an EXIF-applying decoder would have turned
+        // upright on one side only, is far below it.
+        var index = names.ToList();
+        var rotated = FeaturizerTests.Cosine(training[index.IndexOf("progressive.jpg")], serving[index.IndexOf("photo-exif-6.jpg")]);
+        output.WriteLine($"upright against stored-rotated scene: cosine {rotated:F6}");
+        Assert.True(rotated < 0.99, $"the features do not see orientation (cosine {rotated:F6}); the agreement above would prove nothing");
     }
 
     [Fact]

@@ -118,43 +118,7 @@ public partial class ReadmeSnippetTests
         var random = new byte[4096];
         new Random(5).NextBytes(random);
         yield return ("random bytes", random);
-        yield return ("bomb header", BombPng());
-    }
-
-    // A PNG declaring 100,000 × 100,000 pixels (10 gigapixels) around a few bytes of pixel data.
-    private static byte[] BombPng()
-    {
-        static byte[] Chunk(string type, byte[] data)
-        {
-            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-            var length = new byte[4];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
-            var crc = new byte[4];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
-            return [.. length, .. typed, .. crc];
-        }
-        using var compressed = new MemoryStream();
-        using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
-            zlib.Write(new byte[64]);
-        byte[] header = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
-        var ihdr = new byte[13];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, 100_000);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), 100_000);
-        ihdr[8] = 8; // bit depth
-        ihdr[9] = 2; // RGB
-        return [.. header, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", compressed.ToArray()), .. Chunk("IEND", [])];
-    }
-
-    // PNG's CRC-32 (ISO-HDLC), so the decoder reads the header rather than refusing a bad checksum.
-    private static uint Crc32(byte[] data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-        }
-        return ~crc;
+        yield return ("bomb header", BadImageTests.PngDeclaring(100_000, 100_000));   // 10 gigapixels declared
     }
 
     private static string AsInReadme(string region) =>
