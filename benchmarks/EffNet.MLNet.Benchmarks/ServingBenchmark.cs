@@ -28,8 +28,9 @@ internal static class ServingBenchmark
             var uploads = images.Select(File.ReadAllBytes).ToList();
             Console.WriteLine(string.Create(inv, $"model: B0 (random weights) + SDCA on sample-data; {uploads.Count} distinct uploads, {uploads.Average(u => u.Length) / 1024:0} KiB on average; {Environment.ProcessorCount} cores"));
 
-            Memory(model, uploads);
+            SharedModelMemory(model, uploads);
             Load(model, uploads, clients, requestsPerClient).GetAwaiter().GetResult();
+            CopyPerCallerMemory(model, uploads);   // last: memory freed by disposed sessions is not all returned to the OS
             return 0;
         }
         finally
@@ -49,8 +50,8 @@ internal static class ServingBenchmark
         return data.Select(i => i.ImagePath).ToList();
     }
 
-    // Resident memory after 1 and 8 concurrent callers on one shared model, and on 8 model copies.
-    private static void Memory(string model, List<byte[]> uploads)
+    // Resident memory after 1 and 8 concurrent callers on one shared model.
+    private static void SharedModelMemory(string model, List<byte[]> uploads)
     {
         var inv = CultureInfo.InvariantCulture;
         var baseline = Rss();
@@ -62,6 +63,12 @@ internal static class ServingBenchmark
             var eight = Rss();
             Console.WriteLine(string.Create(inv, $"resident memory, one shared model: {baseline:0} MiB before, {one:0} MiB after 1 caller, {eight:0} MiB after 8 concurrent callers (+{eight - one:0} MiB)"));
         }
+    }
+
+    // The same with one model copy per caller, as PooledPredictor did before it shared one model.
+    private static void CopyPerCallerMemory(string model, List<byte[]> uploads)
+    {
+        var inv = CultureInfo.InvariantCulture;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var before = Rss();
