@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Packs EffNet.MLNet into a local NuGet feed, runs every notebook headless with dotnet-repl, and
-# checks that each produced its expected outputs. Exits non-zero if any notebook fails.
+# Packs EffNet.MLNet into a package feed of this run's own, runs every notebook headless with
+# dotnet-repl against it, and checks that each produced its expected outputs. Exits non-zero if any
+# notebook fails. The notebooks name /tmp/effnet-mlnet-feed and version 0.1.0 for people who open
+# them in VS Code; here each runs as a copy that names this run's feed and version instead, so
+# concurrent runs and other users of the machine never see each other's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-feed=/tmp/effnet-mlnet-feed   # the absolute path the notebooks name in their #i line
 out="$root/artifacts/notebooks"
 tools="$root/artifacts/tools"
-mkdir -p "$feed" "$out" "$tools"
+feed=$(mktemp -d "${TMPDIR:-/tmp}/effnet-notebook-feed.XXXXXX")
+version="0.1.0-run.$(date -u +%Y%m%d%H%M%S).$$"
+trap 'rm -rf "$feed" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/effnet.mlnet/$version"' EXIT
+mkdir -p "$out" "$tools"
 
-dotnet pack src/EffNet.MLNet -c Release -o "$feed" --nologo -v quiet
-# The version stays 0.1.0 between builds: drop the cached copy so notebooks get this build.
-rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/effnet.mlnet"
+dotnet pack src/EffNet.MLNet -c Release -o "$feed" --nologo -v quiet -p:Version="$version"
 
 if [ ! -x "$tools/dotnet-repl" ]; then
   dotnet tool install --tool-path "$tools" dotnet-repl --version 0.3.259 >/dev/null
@@ -19,12 +22,16 @@ fi
 export DOTNET_ROLL_FORWARD=Major   # dotnet-repl targets an older runtime than the SDK here
 
 status=0
-cd "$root/notebooks"
-for notebook in *.ipynb; do
+for source in "$root"/notebooks/*.ipynb; do
+  notebook=$(basename "$source")
   echo "== $notebook"
-  if ! "$tools/dotnet-repl" --run "$notebook" --exit-after-run --output-path "$out/$notebook" > "$out/${notebook%.ipynb}.log" 2>&1; then
+  run="$out/${notebook%.ipynb}.input.ipynb"
+  sed -e "s#/tmp/effnet-mlnet-feed#$feed#g" -e "s#EffNet.MLNet, 0.1.0#EffNet.MLNet, $version#g" "$source" > "$run"
+  if ! (cd "$root/notebooks" && "$tools/dotnet-repl" --run "$run" --exit-after-run --output-path "$out/$notebook" > "$out/${notebook%.ipynb}.log" 2>&1); then
     echo "FAILED: $notebook (log: $out/${notebook%.ipynb}.log)"; tail -20 "$out/${notebook%.ipynb}.log"; status=1; continue
   fi
   if ! python3 "$root/notebooks/check-outputs.py" "$out/$notebook"; then status=1; fi
+  rm -f "$run"
 done
+echo "Executed notebooks (with their outputs) are in $out"
 exit $status
