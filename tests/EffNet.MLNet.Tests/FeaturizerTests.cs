@@ -179,6 +179,17 @@ public class ExecutionProviderTests
         Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", ex.Message);
         Assert.Contains("ExecutionProvider.Cpu", ex.Message);
     }
+
+    [Fact]
+    public void Cuda_through_the_catalog_fails_at_Fit_with_the_same_message_naming_the_option()
+    {
+        var ml = new Microsoft.ML.MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(SampleData.Rows().Take(2));
+        var estimator = ml.Transforms.ExtractEfficientNetFeatures(options: new EfficientNetFeaturizerOptions { RandomInit = true, ExecutionProvider = ExecutionProvider.Cuda });
+        var ex = Assert.Throws<InvalidOperationException>(() => estimator.Fit(data));
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", ex.Message);
+        Assert.Contains("EfficientNetFeaturizerOptions.ExecutionProvider = ExecutionProvider.Cpu", ex.Message);
+    }
 }
 
 public class ReadmePipelineTests

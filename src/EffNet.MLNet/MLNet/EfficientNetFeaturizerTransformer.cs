@@ -31,6 +31,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         _options = options;
         _inputIsPath = inputType is TextDataViewType;
         _fastPath = options.FastDecode && _inputIsPath;
+        FeatureSession.EnsureAvailable(options.ExecutionProvider, options.CudaDeviceId);
         _chain = new StockFeaturizerChain(ml, backbone, output, input, inputType, options);
         _stock = _chain.Full.Fit(data);
         _preprocess = _chain.Preprocess.Fit(data);

@@ -95,18 +95,39 @@ public sealed class FeatureSession : IDisposable
         options.AddSessionConfigEntry("session.set_denormal_as_zero", "1");
         if (provider == ExecutionProvider.Cuda)
         {
-            try
-            {
-                options.AppendExecutionProvider_CUDA(cudaDeviceId);
-            }
-            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            try { AppendCuda(options, cudaDeviceId); }
+            catch
             {
                 options.Dispose();
-                throw new InvalidOperationException(
-                    "The CUDA execution provider is not available: reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime " +
-                    $"and make sure a CUDA driver and cuDNN are installed, or use ExecutionProvider.Cpu. ({ex.Message})", ex);
+                throw;
             }
         }
         return options;
+    }
+
+    /// <summary>
+    /// Throws the actionable error when <paramref name="provider"/> cannot run on this install, before
+    /// anything else (ML.NET's own ONNX transform) meets it as a bare native-library error.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    public static void EnsureAvailable(ExecutionProvider provider, int cudaDeviceId)
+    {
+        if (provider != ExecutionProvider.Cuda) return;
+        using var options = new SessionOptions();
+        AppendCuda(options, cudaDeviceId);
+    }
+
+    private static void AppendCuda(SessionOptions options, int cudaDeviceId)
+    {
+        try
+        {
+            options.AppendExecutionProvider_CUDA(cudaDeviceId);
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new InvalidOperationException(
+                "The CUDA execution provider is not available: reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime " +
+                $"and make sure a CUDA driver and cuDNN are installed, or set EfficientNetFeaturizerOptions.ExecutionProvider = ExecutionProvider.Cpu. ({ex.Message})", ex);
+        }
     }
 }
