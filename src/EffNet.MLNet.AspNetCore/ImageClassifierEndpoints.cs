@@ -1,6 +1,7 @@
 using EffNet.MLNet.Imaging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,7 +30,16 @@ public static class ImageClassifierEndpoints
     public static RouteHandlerBuilder MapImageClassifier(this IEndpointRouteBuilder endpoints, string pattern, string modelName = ImageClassifiers.DefaultName) =>
         endpoints.MapPost(pattern, async (HttpRequest request, ImageClassifiers classifiers, CancellationToken cancel) =>
         {
-            var (bytes, name, tooLarge) = await ReadImage(request, cancel);
+            // Kestrel's own limit (30,000,000 bytes) would otherwise answer first, with a bare 413.
+            if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxImageBytes + (1 << 20);
+            byte[] bytes;
+            string name;
+            bool tooLarge;
+            try { (bytes, name, tooLarge) = await ReadImage(request, cancel); }
+            catch (InvalidDataException ex)   // a malformed multipart body
+            {
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "Not a readable upload");
+            }
             if (tooLarge) return Results.Problem($"The upload is larger than {MaxImageBytes:N0} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge);
             try
             {

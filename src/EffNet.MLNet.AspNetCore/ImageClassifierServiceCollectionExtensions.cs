@@ -16,7 +16,7 @@ public static class ImageClassifierServiceCollectionExtensions
     /// <summary>Register the model at <paramref name="modelPath"/> under <paramref name="name"/>; resolve it with <c>classifiers[name]</c>.</summary>
     /// <param name="services">The app's services.</param>
     /// <param name="name">The model's name.</param>
-    /// <param name="modelPath">The model <c>.zip</c>; relative paths are resolved against the current directory when the model is first used.</param>
+    /// <param name="modelPath">The model <c>.zip</c>; a relative path is resolved against the current directory now, at registration.</param>
     /// <param name="options">The context, engines kept and reload-on-change; default: <see cref="PooledPredictorOptions"/>'s defaults.</param>
     public static IServiceCollection AddImageClassifier(this IServiceCollection services, string name, string modelPath, PooledPredictorOptions? options = null)
     {

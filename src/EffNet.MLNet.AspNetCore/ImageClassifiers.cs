@@ -10,29 +10,48 @@ public sealed class ImageClassifiers : IDisposable
     /// <summary>The name of the model registered without one.</summary>
     public const string DefaultName = "default";
 
-    private readonly Dictionary<string, Lazy<PooledPredictor>> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Path, PooledPredictorOptions Options)> _registered = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PooledPredictor> _loaded = new(StringComparer.Ordinal);
 
-    /// <summary>The model registered as <paramref name="name"/> (loaded on first use).</summary>
+    /// <summary>
+    /// The model registered as <paramref name="name"/>, loaded on first use. A load that fails (the
+    /// file missing or not a model yet) is not remembered: the next request tries again.
+    /// </summary>
     /// <exception cref="KeyNotFoundException">No model has that name; the message lists the names there are.</exception>
-    public PooledPredictor this[string name] => _models.TryGetValue(name, out var model)
-        ? model.Value
-        : throw new KeyNotFoundException($"No image classifier is registered as '{name}' (registered: {string.Join(", ", _models.Keys)}).");
+    public PooledPredictor this[string name]
+    {
+        get
+        {
+            lock (_loaded)
+            {
+                if (_loaded.TryGetValue(name, out var model)) return model;
+                if (!_registered.TryGetValue(name, out var registration))
+                    throw new KeyNotFoundException($"No image classifier is registered as '{name}' (registered: {string.Join(", ", _registered.Keys)}).");
+                model = new PooledPredictor(registration.Path, registration.Options);
+                _loaded[name] = model;
+                return model;
+            }
+        }
+    }
 
     /// <summary>The model registered without a name.</summary>
     public PooledPredictor Default => this[DefaultName];
 
     /// <summary>The registered names.</summary>
-    public IReadOnlyCollection<string> Names => _models.Keys;
+    public IReadOnlyCollection<string> Names => _registered.Keys;
 
     internal void Add(string name, string modelPath, PooledPredictorOptions options)
     {
-        if (_models.ContainsKey(name)) throw new InvalidOperationException($"An image classifier is already registered as '{name}'.");
-        _models[name] = new Lazy<PooledPredictor>(() => new PooledPredictor(modelPath, options), LazyThreadSafetyMode.ExecutionAndPublication);
+        if (!_registered.TryAdd(name, (modelPath, options))) throw new InvalidOperationException($"An image classifier is already registered as '{name}'.");
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var model in _models.Values.Where(m => m.IsValueCreated)) model.Value.Dispose();
+        lock (_loaded)
+        {
+            foreach (var model in _loaded.Values) model.Dispose();
+            _loaded.Clear();
+        }
     }
 }

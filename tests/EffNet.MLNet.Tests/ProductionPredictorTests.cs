@@ -183,6 +183,33 @@ public class ProductionPredictorTests : IClassFixture<TrainingTests.SampleFeatur
         Assert.Throws<ObjectDisposedException>(() => resolved.Predict(_f.Table.Images[0].ImagePath));
     }
 
+    [Fact]
+    public void An_MLImage_already_at_the_models_size_stays_the_callers()
+    {
+        using var dir = new TempDir();
+        using var predictor = new PooledPredictor(SaveModel(dir, "model.zip", TrainerKind.Sdca), new PooledPredictorOptions { MaxRetainedEngines = 1, WatchForChanges = false });
+        using var full = MLImageDecoder.DecodeFile(_f.Table.Images[0].ImagePath);
+        var square = new byte[256 * 256 * 4];
+        for (var i = 0; i < square.Length; i++) square[i] = full.Pixels[i % full.Pixels.Length];
+        using var image = Microsoft.ML.Data.MLImage.CreateFromPixels(256, 256, Microsoft.ML.Data.MLPixelFormat.Rgba32, square);
+        var first = predictor.Predict(image);
+        predictor.Predict(_f.Table.Images[1].ImagePath);   // the engine's next use is where ML.NET would dispose a passed-through image
+        Assert.Equal(256, image.Width);
+        Assert.Equal(first.Score, predictor.Predict(image).Score);
+    }
+
+    [Fact]
+    public void A_named_model_that_failed_to_load_loads_once_its_file_is_there()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("later.zip");
+        using var provider = new ServiceCollection().AddImageClassifier("later", path, new PooledPredictorOptions { WatchForChanges = false }).BuildServiceProvider();
+        var classifiers = provider.GetRequiredService<ImageClassifiers>();
+        Assert.Throws<FileNotFoundException>(() => classifiers["later"]);
+        File.Copy(SaveModel(dir, "model.zip", TrainerKind.Sdca), path);
+        Assert.Equal(3, classifiers["later"].Predict(_f.Table.Images[0].ImagePath).Scores.Count);
+    }
+
     private sealed class CategoryRow
     {
         public string ImagePath { get; set; } = "";

@@ -28,8 +28,16 @@ internal sealed class ModelGeneration : IDisposable
         DataViewSchema? savedInput;
         using (var stream = new MemoryStream(modelBytes, writable: false))
             (saved, savedInput) = SavedModel.LoadWithSchema(ml, stream, path);
-        Serving = ServingModel.From(saved, savedInput, path);
-        Labels = Serving.Labels();
+        try
+        {
+            Serving = ServingModel.From(saved, savedInput, path);
+            Labels = Serving.Labels();
+        }
+        catch
+        {
+            (saved as IDisposable)?.Dispose();   // its ONNX Runtime session
+            throw;
+        }
         _inputDefinition = SchemaDefinition.Create(typeof(ImageRow));
         _inputDefinition[0].ColumnName = Serving.ImageColumn;
         // OwnsTransformer = false: an engine leaving the pool must not dispose the model (and its ONNX

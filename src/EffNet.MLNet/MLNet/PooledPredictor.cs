@@ -86,7 +86,8 @@ public sealed class PooledPredictor : IDisposable
         _options = options;
         _ml = options.Context ?? new MLContext(seed: 0);
         _current = Load();
-        if (options.WatchForChanges)
+        if (!options.WatchForChanges) return;
+        try
         {
             _debounce = new Timer(_ => TryReload(), null, Timeout.Infinite, Timeout.Infinite);
             _watcher = new FileSystemWatcher(Path.GetDirectoryName(ModelPath)!, Path.GetFileName(ModelPath))
@@ -97,7 +98,12 @@ public sealed class PooledPredictor : IDisposable
             _watcher.Changed += changed;
             _watcher.Created += changed;
             _watcher.Renamed += (_, _) => ScheduleReload();
-            _watcher.EnableRaisingEvents = true;
+            _watcher.EnableRaisingEvents = true;   // can fail on Linux when the inotify limit is reached
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
     }
 
@@ -119,7 +125,7 @@ public sealed class PooledPredictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages);
-        return Predict(image);
+        return PredictOwned(image);
     }
 
     /// <summary>Classify encoded image bytes (JPEG, PNG, WebP, GIF, BMP); <paramref name="name"/> names them in errors (an upload's file name).</summary>
@@ -128,7 +134,7 @@ public sealed class PooledPredictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(image);
         using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
-        return Predict(decoded);
+        return PredictOwned(decoded);
     }
 
     /// <summary>Classify an encoded image read from <paramref name="image"/>; <paramref name="name"/> names it in errors.</summary>
@@ -137,13 +143,21 @@ public sealed class PooledPredictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(image);
         using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
-        return Predict(decoded);
+        return PredictOwned(decoded);
     }
 
-    /// <summary>Classify a decoded image (the caller keeps ownership of it).</summary>
+    /// <summary>Classify a decoded image. The caller keeps it: the model sees a copy.</summary>
     public ImagePrediction Predict(MLImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
+        // ML.NET disposes an image that passes through its resize step unchanged (one already at the
+        // model's size) on the engine's next use, from whichever request that is.
+        using var copy = MLImage.CreateFromPixels(image.Width, image.Height, image.PixelFormat, image.Pixels);
+        return PredictOwned(copy);
+    }
+
+    private ImagePrediction PredictOwned(MLImage image)
+    {
         var generation = Lease();
         try { return ToPrediction(generation.Predict(image), generation.Labels); }
         finally { generation.Return(); }
@@ -243,11 +257,12 @@ public sealed class PooledPredictor : IDisposable
 
     private ModelGeneration Load()
     {
-        var file = new FileInfo(ModelPath);
+        // The time before the bytes: a write in between is then seen as a change next time, not missed.
+        var fileTime = File.GetLastWriteTimeUtc(ModelPath);
         byte[] bytes;
         try { bytes = File.ReadAllBytes(ModelPath); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"The model '{ModelPath}' does not exist.", ModelPath); }
-        return new ModelGeneration(_ml, bytes, ModelPath, file.LastWriteTimeUtc, _options.MaxRetainedEngines ?? Environment.ProcessorCount);
+        return new ModelGeneration(_ml, bytes, ModelPath, fileTime, _options.MaxRetainedEngines ?? Environment.ProcessorCount);
     }
 
     private void ScheduleReload()
@@ -262,7 +277,7 @@ public sealed class PooledPredictor : IDisposable
     private void TryReload()
     {
         try { Reload(); }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception ex)   // on a timer thread: anything a foreign or half-written file causes must not end the process
         {
             LastReloadError = ex.Message;
             if (Interlocked.Increment(ref _reloadRetries) <= 3)
