@@ -37,11 +37,7 @@ public class PredictionMemoryTests : IClassFixture<TrainingTests.SampleFeatures>
     public void Two_thousand_predictions_do_not_grow_memory()
     {
         using var dir = new TempDir();
-        var result = EffNet.MLNet.Training.ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table,
-            new EffNet.MLNet.Training.TrainingOptions { Trainer = EffNet.MLNet.Training.TrainerKind.Sdca });
-        var path = dir.File("model.zip");
-        _f.Ml.Model.Save(result.Model, EffNet.MLNet.Training.ImageClassifierTrainer.InputSchema(_f.Ml), path);
-        using var predictor = new PooledPredictor(path);
+        using var predictor = new PooledPredictor(_f.SaveModel(dir, "model.zip", EffNet.MLNet.Training.TrainerKind.Sdca));
         // Small images keep 2,000 predictions quick; memory is what is measured.
         var images = _f.Table.Images.Select(i => i.ImagePath).Where(p => new FileInfo(p).Length < 40_000).Take(10).ToList();
         long Managed() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); return GC.GetTotalMemory(true); }

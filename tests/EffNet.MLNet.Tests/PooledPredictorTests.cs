@@ -13,11 +13,7 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
     public void Paths_bytes_streams_batches_and_eight_threads_all_agree_with_a_serial_run()
     {
         using var dir = new TempDir();
-        var result = ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table, new TrainingOptions { Trainer = TrainerKind.Lbfgs });
-        var modelPath = dir.File("model.zip");
-        _f.Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(_f.Ml), modelPath);
-
-        using var predictor = new PooledPredictor(modelPath);
+        using var predictor = new PooledPredictor(_f.SaveModel(dir, "model.zip", TrainerKind.Lbfgs));
         Assert.Equal(["checkers", "discs", "stripes"], predictor.Labels);
         var images = _f.Table.Images.Where((_, i) => i % 6 == 0).Select(i => i.ImagePath).ToList();
         var serial = images.Select(predictor.Predict).ToList();
@@ -54,10 +50,7 @@ public class PooledPredictorTests : IClassFixture<TrainingTests.SampleFeatures>
     public void Engines_dropped_from_the_pool_leave_the_shared_model_usable()
     {
         using var dir = new TempDir();
-        var result = ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table, new TrainingOptions { Trainer = TrainerKind.Sdca });
-        var modelPath = dir.File("model.zip");
-        _f.Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(_f.Ml), modelPath);
-        using var predictor = new PooledPredictor(modelPath, new PooledPredictorOptions { MaxRetainedEngines = 1, WatchForChanges = false });
+        using var predictor = new PooledPredictor(_f.SaveModel(dir, "model.zip", TrainerKind.Sdca), new PooledPredictorOptions { MaxRetainedEngines = 1, WatchForChanges = false });
         var image = _f.Table.Images[0].ImagePath;
         var expected = predictor.Predict(image);
         Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ => Assert.Equal(expected.Score, predictor.Predict(image).Score));

@@ -15,13 +15,7 @@ public class ProductionPredictorTests : IClassFixture<TrainingTests.SampleFeatur
 
     public ProductionPredictorTests(TrainingTests.SampleFeatures f) => _f = f;
 
-    private string SaveModel(TempDir dir, string name, TrainerKind trainer)
-    {
-        var result = ImageClassifierTrainer.Train(_f.Ml, _f.Featurizer, _f.Table, new TrainingOptions { Trainer = trainer });
-        var path = dir.File(name);
-        _f.Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(_f.Ml), path);
-        return path;
-    }
+    private string SaveModel(TempDir dir, string name, TrainerKind trainer) => _f.SaveModel(dir, name, trainer);
 
     [Fact]
     public void Bad_uploads_throw_one_exception_type_with_the_callers_name_and_the_reason()

@@ -20,6 +20,15 @@ public class TrainingTests : IClassFixture<TrainingTests.SampleFeatures>
         public MLContext Ml { get; }
         public EfficientNetFeaturizerTransformer Featurizer { get; }
         public FeatureTable Table { get; }
+
+        /// <summary>Train <paramref name="trainer"/> on the sample features and save the model as <paramref name="name"/> in <paramref name="dir"/>.</summary>
+        internal string SaveModel(TempDir dir, string name, TrainerKind trainer)
+        {
+            var result = ImageClassifierTrainer.Train(Ml, Featurizer, Table, new TrainingOptions { Trainer = trainer });
+            var path = dir.File(name);
+            Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(Ml), path);
+            return path;
+        }
     }
 
     private readonly SampleFeatures _f;

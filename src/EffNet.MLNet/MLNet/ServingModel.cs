@@ -28,8 +28,8 @@ internal sealed class ServingModel
     /// <summary>What <see cref="Model"/> produces.</summary>
     public DataViewSchema OutputSchema { get; }
 
-    /// <summary>A schema of one image column named <paramref name="column"/>.</summary>
-    public static DataViewSchema ImageSchema(string column)
+    // A schema of one image column named column.
+    private static DataViewSchema ImageSchema(string column)
     {
         var builder = new DataViewSchema.Builder();
         builder.AddColumn(column, new ImageDataViewType());

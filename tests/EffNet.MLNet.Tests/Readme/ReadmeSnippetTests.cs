@@ -10,8 +10,24 @@ namespace EffNet.MLNet.Tests.Readme;
 /// Every C# block of README.md is a region of compiled code in the tests (see <see cref="ReadmeSnippets"/>
 /// and tests/PortableModelConsumer), and each is run here the way a user would run it.
 /// </summary>
-public partial class ReadmeSnippetTests
+public partial class ReadmeSnippetTests(ReadmeSnippetTests.PipelineModel pipeline) : IClassFixture<ReadmeSnippetTests.PipelineModel>
 {
+    /// <summary>The README pipeline's model (and its image-input twin), fitted once on every third sample image.</summary>
+    public sealed class PipelineModel : IDisposable
+    {
+        private readonly TempDir _dir = new();
+
+        public PipelineModel() => ReadmeSnippets.Pipeline(Rows, TorchvisionFixtures.File("b0.pth"), Path);
+
+        public List<ImageRow> Rows { get; } = SampleData.Rows().Where((_, i) => i % 3 == 0).ToList();
+
+        public string Path => _dir.File("model.zip");
+
+        public string ImagesPath => _dir.File("model.images.zip");
+
+        public void Dispose() => _dir.Dispose();
+    }
+
     [Fact]
     public void Every_csharp_block_of_the_readme_is_compiled_test_code_and_every_snippet_is_in_the_readme()
     {
@@ -31,18 +47,14 @@ public partial class ReadmeSnippetTests
     [Fact]
     public void Readme_pipeline_model_serves_in_the_pooled_predictor_and_in_stock_programs_from_paths_and_bytes()
     {
-        using var dir = new TempDir();
-        var rows = SampleData.Rows().Where((_, i) => i % 3 == 0).ToList();
-        var model = dir.File("model.zip");
-        ReadmeSnippets.Pipeline(rows, TorchvisionFixtures.File("b0.pth"), model);
-
-        var probe = rows.Take(4).Select(r => r.ImagePath).ToArray();
+        var model = pipeline.Path;
+        var probe = pipeline.Rows.Take(4).Select(r => r.ImagePath).ToArray();
         using var predictor = new PooledPredictor(model);
         var ours = probe.Select(predictor.Predict).ToList();
         Assert.Equal(["checkers", "discs", "stripes"], predictor.Labels.Order());
 
         var stockPaths = PortableModelTests.RunConsumer([model, .. probe]);
-        var stockBytes = PortableModelTests.RunConsumer(["--bytes", dir.File("model.images.zip"), .. probe]);
+        var stockBytes = PortableModelTests.RunConsumer(["--bytes", pipeline.ImagesPath, .. probe]);
         for (var i = 0; i < probe.Length; i++)
         {
             Assert.Equal(ours[i].PredictedLabel, stockPaths[i].Label);
@@ -77,11 +89,7 @@ public partial class ReadmeSnippetTests
     [Fact]
     public async Task Readme_aspnet_snippet_serves_labels_with_scores_on_kestrel_and_answers_bad_uploads_with_400()
     {
-        using var dir = new TempDir();
-        var model = dir.File("model.zip");
-        ReadmeSnippets.Pipeline(SampleData.Rows().Where((_, i) => i % 3 == 0), TorchvisionFixtures.File("b0.pth"), model);
-
-        await using var app = await ReadmeSnippets.WebApp(["--urls", "http://127.0.0.1:0", "--environment", "Production"], model);
+        await using var app = await ReadmeSnippets.WebApp(["--urls", "http://127.0.0.1:0", "--environment", "Production"], pipeline.Path);
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
         var image = File.ReadAllBytes(SampleData.Rows()[0].ImagePath);
         foreach (var route in new[] { "/classify", "/v2/classify" })
