@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Checks an executed notebook: no cell raised, and the outputs each notebook exists for are
-there (metrics table, charts, gallery)."""
+"""Checks an executed notebook: no cell raised, the outputs each notebook exists for are there
+(metrics table, charts, gallery), and the package-restore display was kept once, not once per
+update."""
 import json
 import sys
 
@@ -22,6 +23,10 @@ for index, cell in enumerate(notebook["cells"]):
             problems.append(f"cell {index} raised: {output.get('evalue', output)}")
         text.append(json.dumps(output))
 joined = "\n".join(text)
+installing = joined.count("Installing Packages")
+if installing > 1:
+    problems.append(f"'Installing Packages' appears {installing} times: every update of the package-restore "
+                    "display was kept (run-all.sh keeps the last with keep-last-restore-display.py)")
 for marker in EXPECTED.get(name, []):
     if marker not in joined:
         problems.append(f"expected output not found: {marker}")

@@ -30,6 +30,7 @@ for source in "$root"/notebooks/*.ipynb; do
   if ! (cd "$root/notebooks" && "$tools/dotnet-repl" --run "$run" --exit-after-run --output-path "$out/$notebook" > "$out/${notebook%.ipynb}.log" 2>&1); then
     echo "FAILED: $notebook (log: $out/${notebook%.ipynb}.log)"; tail -20 "$out/${notebook%.ipynb}.log"; status=1; continue
   fi
+  python3 "$root/notebooks/keep-last-restore-display.py" "$out/$notebook"
   if ! python3 "$root/notebooks/check-outputs.py" "$out/$notebook"; then status=1; fi
   rm -f "$run"
 done
