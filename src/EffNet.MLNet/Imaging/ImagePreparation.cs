@@ -28,6 +28,13 @@ internal sealed record ImagePreparation(Preprocessing Mode, int Size, int Crop, 
         return TorchvisionImageDecoder.Decode(encoded, name, Size, Crop, Filter, destination, acceptTruncated);
     }
 
+    /// <summary>
+    /// For <see cref="Preprocessing.TorchvisionExact"/>, the input square made from <paramref name="image"/> as an image
+    /// (which a saved model's <c>ResizeImages</c> then passes through unchanged); null for <see cref="Preprocessing.Fast"/>.
+    /// </summary>
+    public Microsoft.ML.Data.MLImage? ToSquareImage(Microsoft.ML.Data.MLImage image) =>
+        Mode == Preprocessing.Fast ? null : TorchvisionImageDecoder.ToSquareImage(image, Size, Crop, Filter);
+
     private void CheckDestination(Span<float> destination)
     {
         if (destination.Length < 3 * Size * Size) throw new ArgumentException("The destination is smaller than one image.", nameof(destination));

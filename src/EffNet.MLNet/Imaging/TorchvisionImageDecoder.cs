@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using SkiaSharp;
 
 namespace EffNet.MLNet.Imaging;
@@ -40,6 +41,42 @@ internal static class TorchvisionImageDecoder
     /// <summary>Resize and crop RGBA pixels into planar RGB floats 0…255 (3 × size × size).</summary>
     internal static void Write(ReadOnlySpan<byte> rgba, int width, int height, int rowBytes, int size, int crop, ResampleFilter filter, Span<float> destination)
     {
+        var square = Square(rgba, width, height, rowBytes, size, crop, filter);
+        var plane = size * size;
+        for (var at = 0; at < plane; at++)
+        {
+            destination[at] = square[3 * at];
+            destination[plane + at] = square[3 * at + 1];
+            destination[2 * plane + at] = square[3 * at + 2];
+        }
+    }
+
+    /// <summary>
+    /// The network's input square made from a decoded <paramref name="image"/>, as an image of that size: ML.NET's
+    /// <c>ResizeImages</c> passes an image already at its target size through unchanged, so a saved model's
+    /// stock chain then sees exactly torchvision's pixels.
+    /// </summary>
+    public static MLImage ToSquareImage(MLImage image, int size, int crop, ResampleFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var bgra = image.PixelFormat == MLPixelFormat.Bgra32;
+        if (!bgra && image.PixelFormat != MLPixelFormat.Rgba32)
+            throw new ArgumentException($"Images of pixel format {image.PixelFormat} are not supported.", nameof(image));
+        var square = Square(image.Pixels, image.Width, image.Height, image.Width * 4, size, crop, filter);
+        var rgba = new byte[size * size * 4];
+        for (var at = 0; at < size * size; at++)
+        {
+            rgba[4 * at] = square[3 * at + (bgra ? 2 : 0)];
+            rgba[4 * at + 1] = square[3 * at + 1];
+            rgba[4 * at + 2] = square[3 * at + (bgra ? 0 : 2)];
+            rgba[4 * at + 3] = 255;
+        }
+        return MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, rgba);
+    }
+
+    // The size×size square as packed 3-byte pixels, in the source's channel order.
+    private static byte[] Square(ReadOnlySpan<byte> pixels, int width, int height, int rowBytes, int size, int crop, ResampleFilter filter)
+    {
         var (outWidth, outHeight) = ResizedSize(width, height, size);
         // Square position p holds torchvision's crop position p - graphStart, i.e. resized position p + shift.
         var graphStart = (size - crop) / 2;
@@ -51,19 +88,14 @@ internal static class TorchvisionImageDecoder
         var y0 = Math.Clamp(shiftY, 0, outHeight - 1);
         var y1 = Math.Clamp(size - 1 + shiftY, 0, outHeight - 1);
         var window = (X: x0, Y: y0, Width: x1 - x0 + 1, Height: y1 - y0 + 1);
-        var pixels = AntialiasedResize.Resize(rgba, width, height, rowBytes, outWidth, outHeight, filter, window);
-        var plane = size * size;
+        var resized = AntialiasedResize.Resize(pixels, width, height, rowBytes, outWidth, outHeight, filter, window);
+        var square = new byte[size * size * 3];
         for (var y = 0; y < size; y++)
         {
             var row = (Math.Clamp(y + shiftY, 0, outHeight - 1) - y0) * window.Width * 3;
             for (var x = 0; x < size; x++)
-            {
-                var p = row + (Math.Clamp(x + shiftX, 0, outWidth - 1) - x0) * 3;
-                var at = y * size + x;
-                destination[at] = pixels[p];
-                destination[plane + at] = pixels[p + 1];
-                destination[2 * plane + at] = pixels[p + 2];
-            }
+                resized.AsSpan(row + (Math.Clamp(x + shiftX, 0, outWidth - 1) - x0) * 3, 3).CopyTo(square.AsSpan((y * size + x) * 3, 3));
         }
+        return square;
     }
 }
