@@ -30,7 +30,7 @@ public class PreprocessingFidelityTests(ITestOutputHelper output)
     [Fact]
     public void The_comparison_would_catch_a_wrong_filter()
     {
-        // torchvision's B1 filter (bilinear) where B0's is bicubic: the same check must fail.
+        // Bilinear (what torchvision's B1 V2 weights use) where B0's weights use bicubic: the same check must fail.
         var bilinear = Cosines(new ImagePreparation(Preprocessing.TorchvisionExact, 256, 224, ResampleFilter.Bilinear));
         output.WriteLine($"bilinear: median {Median(bilinear):F5} worst {bilinear.Min():F5}");
         Assert.False(Median(bilinear) >= 0.999 && bilinear.Min() >= 0.99, $"bilinear passes too: median {Median(bilinear):F5}, worst {bilinear.Min():F5}");

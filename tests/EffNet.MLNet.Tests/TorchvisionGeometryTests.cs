@@ -9,7 +9,7 @@ public class TorchvisionGeometryTests
     [InlineData(427, 640, 256, 256, 383)]    // int(256 · 640 / 427) = int(383.7): truncated, not rounded
     [InlineData(640, 427, 256, 383, 256)]
     [InlineData(500, 500, 256, 256, 256)]
-    [InlineData(4000, 6000, 255, 255, 382)]  // B1's resize
+    [InlineData(4000, 6000, 255, 255, 382)]  // torchvision's B1 V2 weights' resize
     public void Resize_sets_the_shorter_side_and_truncates_the_longer(int width, int height, int resize, int expectedWidth, int expectedHeight) =>
         Assert.Equal((expectedWidth, expectedHeight), TorchvisionImageDecoder.ResizedSize(width, height, resize));
 
@@ -39,7 +39,7 @@ public class TorchvisionGeometryTests
     [Fact]
     public void B1_square_puts_torchvisions_crop_where_the_graph_takes_it()
     {
-        // A 300×300 gradient to B1's 255 square: torchvision crops 240 from offset 8, the graph from 7,
+        // A 300×300 gradient to a 255 square with a 240 crop (torchvision's B1 V2 weights): torchvision crops 240 from offset 8, the graph from 7,
         // so square column c holds resized column c + 1 (the last, never read, repeats the edge).
         const int side = 300;
         var rgba = new byte[side * side * 4];

@@ -12,8 +12,9 @@ public enum Preprocessing
 
     /// <summary>
     /// torchvision's evaluation transform, as the published ImageNet accuracies were measured: a
-    /// full-resolution decode, the shorter side resized with PIL's antialiased bicubic (bilinear for
-    /// B1), torchvision's centre crop. Slower on large photos, which must be decoded in full.
+    /// full-resolution decode, the shorter side resized with Pillow's antialiased filter of the weights'
+    /// evaluation transform (bicubic for the catalog's weights), torchvision's centre crop. Slower on
+    /// large photos, which must be decoded in full.
     /// </summary>
     TorchvisionExact,
 }
