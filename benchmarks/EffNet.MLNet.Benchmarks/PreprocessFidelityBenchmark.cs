@@ -44,6 +44,11 @@ internal static class PreprocessFidelityBenchmark
             var worst = Array.IndexOf(cosines, cosines.Min());
             Console.WriteLine($"  {mode,-16} median cosine {Median(cosines):F5}, worst {cosines[worst]:F5} ({names[worst]})");
         }
+        // What a stock ML.NET consumer of the saved .zip computes: its own chain (LoadImages, ResizeImages, ExtractPixels, ONNX).
+        var stock = ml.Data.CreateEnumerable<FeatureRow>(featurizers[1].StockEquivalent.Transform(Paths(ml, paths)), reuseRowObject: false)
+            .Select((f, i) => Cosine(f.Features, reference.AsSpan(i * f.Features.Length, f.Features.Length))).ToArray();
+        var stockWorst = Array.IndexOf(stock, stock.Min());
+        Console.WriteLine($"  {"saved .zip chain",-16} median cosine {Median(stock):F5}, worst {stock[stockWorst]:F5} ({names[stockWorst]})");
 
         var small = paths.Where(p => !p.Contains("mp.jpg", StringComparison.Ordinal)).ToArray();
         var large = paths.Where(p => p.Contains("mp.jpg", StringComparison.Ordinal)).ToArray();

@@ -91,7 +91,9 @@ public sealed record EfficientNetFeaturizerOptions
     /// <see cref="Preprocessing.Fast"/> (default), or <see cref="Preprocessing.TorchvisionExact"/>, torchvision's
     /// evaluation transform from a full-resolution decode, which the published ImageNet accuracies assume. The
     /// saved <c>.zip</c> keeps stock ML.NET's <c>ResizeImages</c> (which cannot filter as Pillow does): a stock
-    /// ML.NET consumer of it gets the fast preprocessing's features, <see cref="PooledPredictor"/> the exact ones.
+    /// ML.NET consumer of it gets stock ML.NET's resize, close to but not equal to torchvision's (see docs/BENCHMARKS.md);
+    /// <see cref="PooledPredictor"/> reads the mode from the model.json that <c>effnet train</c> writes and applies it exactly.
+    /// Needs an image-path column and <see cref="FastDecode"/> on.
     /// </summary>
     public Preprocessing Preprocessing { get; init; } = Preprocessing.Fast;
 
