@@ -36,10 +36,16 @@ internal class BackboneSettings : DatasetSettings
     [DefaultValue(16)]
     public int BatchSize { get; init; } = 16;
 
+    [CommandOption("--preprocess <MODE>")]
+    [Description(PreprocessOption.Description)]
+    [DefaultValue("fast")]
+    public string Preprocess { get; init; } = "fast";
+
     public override ValidationResult Validate()
     {
         if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
         if (WeightsFamilyOption.Problem(WeightsFamily) is { } family) return ValidationResult.Error(family);
+        if (PreprocessOption.Problem(Preprocess) is { } preprocess) return ValidationResult.Error(preprocess);
         if (BatchSize is < 1 or > 4096) return ValidationResult.Error($"--batch-size must lie in [1, 4096], not {BatchSize}.");
         return base.Validate();
     }
@@ -53,6 +59,7 @@ internal class BackboneSettings : DatasetSettings
         Seed = InitSeed,
         BatchSize = BatchSize,
         AcceptTruncatedImages = AcceptTruncated,
+        Preprocessing = PreprocessOption.Parse(Preprocess),
     };
 
     /// <summary>Resolve the backbone, showing download progress for pretrained weights.</summary>

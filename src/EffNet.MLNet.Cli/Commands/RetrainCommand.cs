@@ -57,9 +57,10 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var backbone = new EfficientNetFeaturizerOptions
         {
             Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
-            AcceptTruncatedImages = s.AcceptTruncated,
+            AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(old.Backbone.Preprocessing),
         };
-        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed };
+        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
+            Preprocess = old.Backbone.Preprocessing };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
                 FailOnBadImage: s.FailOnBadImage),

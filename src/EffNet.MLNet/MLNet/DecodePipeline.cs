@@ -22,12 +22,15 @@ internal sealed class DecodePipeline : IDisposable
     private readonly FeatureSession _session;
     private readonly int _batchSize;
     private readonly bool _acceptTruncated;
+    private readonly ImagePreparation _preparation;
 
     /// <summary>A decoded batch; <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated.</summary>
     public sealed record Batch(float[] Pixels, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues, Exception? Error);
 
-    public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false)
+    public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
+        ImagePreparation? preparation = null)
     {
+        _preparation = preparation ?? new ImagePreparation(Preprocessing.Fast, session.InputHeight, session.InputHeight, ResampleFilter.Bicubic);
         _session = session;
         _batchSize = batchSize;
         _acceptTruncated = acceptTruncated;
@@ -109,7 +112,7 @@ internal sealed class DecodePipeline : IDisposable
     {
         try
         {
-            return FastImageDecoder.Decode(path, size, slot, acceptTruncated: _acceptTruncated)
+            return _preparation.Decode(path, slot, _acceptTruncated)
                 ? new ImageIssue(path, AcceptedTruncation, Accepted: true)
                 : null;
         }

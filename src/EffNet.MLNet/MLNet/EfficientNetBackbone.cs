@@ -57,9 +57,22 @@ public sealed class EfficientNetBackbone
     /// <summary>The library the weights come from (torchvision for pretrained and random weights).</summary>
     public CheckpointFamily WeightsFamily { get; private init; } = CheckpointFamily.Torchvision;
 
+    /// <summary>How images become the graph's input (see <see cref="EfficientNetFeaturizerOptions.Preprocessing"/>).</summary>
+    public Preprocessing Preprocessing { get; private init; } = Preprocessing.Fast;
+
+    /// <summary>The weights' evaluation interpolation ("bicubic" or "bilinear"), which <see cref="Preprocessing.TorchvisionExact"/> applies.</summary>
+    public string Interpolation { get; private init; } = "bicubic";
+
     /// <summary>Everything that determines the features, as one string.</summary>
     public string Identity => string.Create(CultureInfo.InvariantCulture,
-        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
+        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}{PreprocessingPart}");
+
+    // The fast preprocessing keeps the identities (and feature caches) made before the option existed.
+    private string PreprocessingPart => Preprocessing == Preprocessing.Fast ? ""
+        : $";preprocess=torchvision-{Interpolation}-{Imaging.TorchvisionImageDecoder.Version}";
+
+    /// <summary>How the fast path and the serving predictor prepare an image for this backbone.</summary>
+    internal Imaging.ImagePreparation Preparation => new(Preprocessing, ResizeSize, Resolution, Imaging.ResampleFilter.Named(Interpolation));
 
     // One file read as timm and as timm-tf gives different features; torchvision's keeps the old identity.
     private string FamilyPart => WeightsFamily == CheckpointFamily.Torchvision ? "" : ";family=" + WeightsFamily.DisplayName();
@@ -85,7 +98,7 @@ public sealed class EfficientNetBackbone
             var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
             var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
             return new EfficientNetBackbone(adapted.Graph, "onnx:" + Path.GetFileName(onnx), size, adapted.ModelInputSize, adapted.FeatureDimension,
-                FileHash.Sha256(onnx), "model", false) { Findings = adapted.Findings };
+                FileHash.Sha256(onnx), "model", false) { Findings = adapted.Findings, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation };
         }
         var architecture = EfficientNetArchitecture.For(variant);
         NetworkWeights weights;
@@ -119,6 +132,7 @@ public sealed class EfficientNetBackbone
             InputSize = resize,
         });
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
-            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize) { WeightsFamily = weights.Family };
+            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize)
+        { WeightsFamily = weights.Family, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation };
     }
 }

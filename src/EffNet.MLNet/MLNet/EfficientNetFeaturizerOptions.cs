@@ -86,6 +86,17 @@ public sealed record EfficientNetFeaturizerOptions
     /// </summary>
     public Action<Imaging.ImageIssue>? OnImageIssue { get; init; }
 
+    /// <summary>
+    /// How images are resized for the network on the fast path and in <see cref="PooledPredictor"/>:
+    /// <see cref="Preprocessing.Fast"/> (default), or <see cref="Preprocessing.TorchvisionExact"/>, torchvision's
+    /// evaluation transform from a full-resolution decode, which the published ImageNet accuracies assume. The
+    /// saved <c>.zip</c> keeps stock ML.NET's <c>ResizeImages</c> (which cannot filter as Pillow does): a stock
+    /// ML.NET consumer of it gets stock ML.NET's resize, close to but not equal to torchvision's (see docs/BENCHMARKS.md);
+    /// <see cref="PooledPredictor"/> reads the mode from the model.json that <c>effnet train</c> writes and applies it exactly.
+    /// Needs an image-path column and <see cref="FastDecode"/> on.
+    /// </summary>
+    public Preprocessing Preprocessing { get; init; } = Preprocessing.Fast;
+
     /// <summary>CPU (default) or CUDA.</summary>
     public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Cpu;
 

@@ -31,6 +31,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         _options = options;
         _inputIsPath = inputType is TextDataViewType;
         _fastPath = options.FastDecode && _inputIsPath;
+        if (backbone.Preprocessing == Preprocessing.TorchvisionExact && !_fastPath)
+            throw new ArgumentException($"Preprocessing.TorchvisionExact needs FastDecode on and an image-path column ('{input}' is {inputType}): stock ML.NET's ResizeImages cannot resize as torchvision does.", nameof(options));
         FeatureSession.EnsureAvailable(options.ExecutionProvider, options.CudaDeviceId);
         _chain = new StockFeaturizerChain(ml, backbone, output, input, inputType, options);
         _stock = _chain.Full.Fit(data);
@@ -92,7 +94,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         var session = _session.Value;
         var accept = _options.AcceptTruncatedImages;
         Func<IFeatureBatches> batches = _fastPath
-            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept)
+            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept, Backbone.Preparation)
             : () => StockBatches(input, session, accept);
         return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize, onBadImage, report);
     }

@@ -74,9 +74,10 @@ internal sealed class PathBatches : IFeatureBatches
 {
     private readonly DecodePipeline _pipeline;
 
-    public PathBatches(IDataView input, string pathColumn, string? imageFolder, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false)
+    public PathBatches(IDataView input, string pathColumn, string? imageFolder, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
+        ImagePreparation? preparation = null)
     {
-        _pipeline = new DecodePipeline(Paths(input, pathColumn, imageFolder), session, batchSize, decodeThreads, acceptTruncated);
+        _pipeline = new DecodePipeline(Paths(input, pathColumn, imageFolder), session, batchSize, decodeThreads, acceptTruncated, preparation);
     }
 
     public bool Next(float[] features, out int count, out ImageIssue?[] issues) => _pipeline.Next(features, out count, out _, out issues);

@@ -53,6 +53,9 @@ internal sealed class ModelGeneration : IDisposable
 
     public IReadOnlyList<string> Labels { get; }
 
+    /// <summary>The preprocessing applied before the saved chain (torchvision's, as recorded in model.json); null: the chain's own.</summary>
+    public Imaging.ImagePreparation? Preparation { get; init; }
+
     /// <summary>The model file's last write time and length when this generation was read.</summary>
     public DateTime FileTimeUtc { get; }
 

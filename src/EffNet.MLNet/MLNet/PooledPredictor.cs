@@ -34,6 +34,14 @@ public sealed record PooledPredictorOptions
     /// <summary>Classify truncated images from the rows they have instead of refusing them. Default: off.</summary>
     public bool AcceptTruncatedImages { get; init; }
 
+    /// <summary>
+    /// Resize images as the <c>model.json</c> beside the model says training did: for a model trained with
+    /// torchvision preprocessing, torchvision's transform is applied exactly and the saved chain's own
+    /// resize passes the result through; otherwise (or without a model.json) the saved chain resizes. Off:
+    /// always the saved chain's own resize, as a stock ML.NET consumer of the <c>.zip</c> does. Default: on.
+    /// </summary>
+    public bool ApplyRecordedPreprocessing { get; init; } = true;
+
     /// <summary>Largest declared width × height accepted; larger images are refused from their header. Default: about 180 megapixels.</summary>
     public long MaxPixels { get; init; } = ImageCheck.DefaultMaxPixels;
 }
@@ -113,6 +121,12 @@ public sealed class PooledPredictor : IDisposable
     /// <summary>Class names in the order of <see cref="ImagePrediction.Score"/> (empty if the model does not record them).</summary>
     public IReadOnlyList<string> Labels => Volatile.Read(ref _current).Labels;
 
+    /// <summary>
+    /// <see cref="Preprocessing.TorchvisionExact"/> when torchvision's transform is applied before the saved chain (see
+    /// <see cref="PooledPredictorOptions.ApplyRecordedPreprocessing"/>), else <see cref="Preprocessing.Fast"/>: the chain's own resize.
+    /// </summary>
+    public Preprocessing Preprocessing => Volatile.Read(ref _current).Preparation?.Mode ?? Preprocessing.Fast;
+
     /// <summary>How many times a changed model file has been loaded and swapped in.</summary>
     public int ReloadCount { get; private set; }
 
@@ -159,7 +173,11 @@ public sealed class PooledPredictor : IDisposable
     private ImagePrediction PredictOwned(MLImage image)
     {
         var generation = Lease();
-        try { return ToPrediction(generation.Predict(image), generation.Labels); }
+        try
+        {
+            using var square = generation.Preparation?.ToSquareImage(image);
+            return ToPrediction(generation.Predict(square ?? image), generation.Labels);
+        }
         finally { generation.Return(); }
     }
 
@@ -224,6 +242,11 @@ public sealed class PooledPredictor : IDisposable
             {
                 try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages); }
                 catch (BadImageException ex) { errors[i] = ex.Message; }
+                if (images[i] is { } decoded && generation.Preparation?.ToSquareImage(decoded) is { } square)
+                {
+                    images[i] = square;
+                    decoded.Dispose();
+                }
             }
             var scored = generation.PredictMany(images.OfType<MLImage>().ToList());
             var next = 0;
@@ -262,7 +285,8 @@ public sealed class PooledPredictor : IDisposable
         byte[] bytes;
         try { bytes = File.ReadAllBytes(ModelPath); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"The model '{ModelPath}' does not exist.", ModelPath); }
-        return new ModelGeneration(_ml, bytes, ModelPath, fileTime, _options.MaxRetainedEngines ?? Environment.ProcessorCount);
+        var preparation = _options.ApplyRecordedPreprocessing ? RecordedPreprocessing.Read(ModelPath) : null;
+        return new ModelGeneration(_ml, bytes, ModelPath, fileTime, _options.MaxRetainedEngines ?? Environment.ProcessorCount) { Preparation = preparation };
     }
 
     private void ScheduleReload()

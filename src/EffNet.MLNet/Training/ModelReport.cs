@@ -53,12 +53,25 @@ public sealed record ModelReport
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 }
 
-/// <summary>Backbone identity.</summary>
-public sealed record BackboneReport(string Variant, string WeightsSha256, int ResizeSize, int CropSize, string Pooling, bool L2Normalize, int FeatureDimension, string Identity)
+/// <summary>
+/// Backbone identity. <c>Preprocessing</c> is how the training images were resized: <c>fast</c> or
+/// <c>torchvision</c> (absent in older reports: fast), with the weights' <c>Interpolation</c>. <c>SavedModelPreprocessing</c> says what the
+/// <c>.zip</c>'s own chain does, which a stock ML.NET consumer runs.
+/// </summary>
+public sealed record BackboneReport(string Variant, string WeightsSha256, int ResizeSize, int CropSize, string Pooling, bool L2Normalize, int FeatureDimension, string Identity,
+    string Preprocessing = "fast", string? Interpolation = null, string? SavedModelPreprocessing = null)
 {
+    /// <summary>What the saved chain does in torchvision mode, where it cannot do what training did.</summary>
+    public const string StockChainInTorchvisionMode =
+        "stock ML.NET ResizeImages (cubic, IsoCrop) from a full decode, not torchvision's antialiased bicubic: a stock ML.NET consumer of the .zip " +
+        "gets features close to, not equal to, the training ones; PooledPredictor and effnet predict read this file and apply torchvision's transform exactly";
+
     /// <summary>From a resolved backbone.</summary>
     public static BackboneReport From(EfficientNetBackbone b) =>
-        new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity);
+        new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity,
+            Exact(b) ? "torchvision" : "fast", Exact(b) ? b.Interpolation : null, Exact(b) ? StockChainInTorchvisionMode : null);
+
+    private static bool Exact(EfficientNetBackbone b) => b.Preprocessing == global::EffNet.MLNet.Preprocessing.TorchvisionExact;
 }
 
 /// <summary>Training settings (<c>WeightsFamily</c>: torchvision, timm or timm-tf as resolved at training; absent in older reports).</summary>
