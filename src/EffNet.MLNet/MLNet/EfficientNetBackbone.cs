@@ -59,7 +59,16 @@ public sealed class EfficientNetBackbone
 
     /// <summary>Everything that determines the features, as one string.</summary>
     public string Identity => string.Create(CultureInfo.InvariantCulture,
-        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}");
+        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}{PrecisionPart}");
+
+    /// <summary>The arithmetic the graph runs in.</summary>
+    public Precision Precision { get; private init; } = Precision.Float32;
+
+    /// <summary>For <see cref="Precision.Int8"/>: the calibration method, quantizer version, image count and a hash of the images' contents; otherwise null.</summary>
+    public string? Calibration { get; private init; }
+
+    // Float32 keeps the identity it always had, so existing feature caches stay valid.
+    private string PrecisionPart => Precision == Precision.Float32 ? "" : $";precision=int8;calibration={Calibration}";
 
     // One file read as timm and as timm-tf gives different features; torchvision's keeps the old identity.
     private string FamilyPart => WeightsFamily == CheckpointFamily.Torchvision ? "" : ";family=" + WeightsFamily.DisplayName();
@@ -81,6 +90,8 @@ public sealed class EfficientNetBackbone
         var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
         if (options.OnnxModelPath is { } onnx)
         {
+            if (options.Precision != Precision.Float32)
+                throw new ArgumentException($"Precision.Int8 quantizes the graphs this library builds, not a bring-your-own ONNX model ('{onnx}'); use WeightsPath or the pretrained weights, or Float32.", nameof(options));
             // Keep the variant's resize/crop ratio around the model's own input size.
             var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
             var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
@@ -118,7 +129,10 @@ public sealed class EfficientNetBackbone
             Resolution = resolution,
             InputSize = resize,
         });
+        string? calibration = null;
+        if (options.Precision == Precision.Int8) (graph, calibration) = Int8Calibration.Quantize(graph, resize, options);
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
-            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize) { WeightsFamily = weights.Family };
+            options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize)
+        { WeightsFamily = weights.Family, Precision = options.Precision, Calibration = calibration };
     }
 }

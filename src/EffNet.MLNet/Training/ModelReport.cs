@@ -56,10 +56,23 @@ public sealed record ModelReport
 /// <summary>Backbone identity.</summary>
 public sealed record BackboneReport(string Variant, string WeightsSha256, int ResizeSize, int CropSize, string Pooling, bool L2Normalize, int FeatureDimension, string Identity)
 {
+    /// <summary><c>fp32</c> or <c>int8</c> (absent in older reports: fp32).</summary>
+    public string Precision { get; init; } = "fp32";
+
+    /// <summary>For int8: how it was calibrated (method, quantizer version, image count, content hash) and on which images.</summary>
+    public CalibrationReport? Calibration { get; init; }
+
     /// <summary>From a resolved backbone.</summary>
-    public static BackboneReport From(EfficientNetBackbone b) =>
-        new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity);
+    public static BackboneReport From(EfficientNetBackbone b, IReadOnlyList<string>? calibrationImages = null) =>
+        new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity)
+        {
+            Precision = b.Precision == Onnx.Precision.Int8 ? "int8" : "fp32",
+            Calibration = b.Calibration is { } c ? new CalibrationReport(c, calibrationImages ?? []) : null,
+        };
 }
+
+/// <summary>An int8 backbone's calibration: <c>effnet retrain</c> calibrates on the same images again.</summary>
+public sealed record CalibrationReport(string Method, IReadOnlyList<string> Images);
 
 /// <summary>Training settings (<c>WeightsFamily</c>: torchvision, timm or timm-tf as resolved at training; absent in older reports).</summary>
 public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant,
