@@ -67,6 +67,9 @@ public sealed class EfficientNetBackbone
     /// <summary>For <see cref="Precision.Int8"/>: the calibration method, quantizer version, image count and a hash of the images' contents; otherwise null.</summary>
     public string? Calibration { get; private init; }
 
+    /// <summary>For <see cref="Precision.Int8"/>: the images it was calibrated on; otherwise empty.</summary>
+    public IReadOnlyList<string> CalibrationImages { get; private init; } = [];
+
     // Float32 keeps the identity it always had, so existing feature caches stay valid.
     private string PrecisionPart => Precision == Precision.Float32 ? "" : $";precision=int8;calibration={Calibration}";
 
@@ -133,6 +136,6 @@ public sealed class EfficientNetBackbone
         if (options.Precision == Precision.Int8) (graph, calibration) = Int8Calibration.Quantize(graph, resize, options);
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
             options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize)
-        { WeightsFamily = weights.Family, Precision = options.Precision, Calibration = calibration };
+        { WeightsFamily = weights.Family, Precision = options.Precision, Calibration = calibration, CalibrationImages = calibration is null ? [] : options.CalibrationImages! };
     }
 }

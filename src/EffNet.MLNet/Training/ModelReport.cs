@@ -63,11 +63,11 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
     public CalibrationReport? Calibration { get; init; }
 
     /// <summary>From a resolved backbone.</summary>
-    public static BackboneReport From(EfficientNetBackbone b, IReadOnlyList<string>? calibrationImages = null) =>
+    public static BackboneReport From(EfficientNetBackbone b) =>
         new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity)
         {
             Precision = b.Precision == Onnx.Precision.Int8 ? "int8" : "fp32",
-            Calibration = b.Calibration is { } c ? new CalibrationReport(c, calibrationImages ?? []) : null,
+            Calibration = b.Calibration is { } c ? new CalibrationReport(c, b.CalibrationImages) : null,
         };
 }
 
