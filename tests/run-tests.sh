@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 missing=()
 /usr/bin/python3 -c "import torchvision" >/dev/null 2>&1 || missing+=(python3-torchvision)
 /usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || missing+=(python3-onnx)
+/usr/bin/python3 -c "import skimage" >/dev/null 2>&1 || missing+=(python3-skimage)   # real photos for the int8 tests
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

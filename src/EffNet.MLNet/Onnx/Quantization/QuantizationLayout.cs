@@ -28,12 +28,20 @@ internal static class QuantizationLayout
     public static IReadOnlyList<string> Activations(GraphProto graph, Func<NodeProto, bool>? keepFloat = null)
     {
         var tensors = new List<string>();
+        var integer = new HashSet<string>(); // nodes that run in int8
         foreach (var node in graph.Node)
         {
             if (node.Name == EfficientNetOnnxExporter.PoolNodeName) break;
             if (!IntegerOps.Contains(node.OpType) || InFloatPart(node.Name) || keepFloat?.Invoke(node) == true) continue;
+            integer.Add(node.Name);
             tensors.Add(node.Output[0]);
         }
+        // The float part's output that the first int8 block reads is quantized too, or that block's
+        // first convolution would run in float.
+        var produced = graph.Node.Where(n => !integer.Contains(n.Name) && n.Name != EfficientNetOnnxExporter.PoolNodeName && IntegerOps.Contains(n.OpType))
+            .ToDictionary(n => n.Output[0], n => n);
+        foreach (var input in graph.Node.Where(n => integer.Contains(n.Name)).SelectMany(n => n.Input).Distinct().ToList())
+            if (produced.ContainsKey(input) && !tensors.Contains(input)) tensors.Add(input);
         if (tensors.Count == 0 || graph.Node.All(n => n.Name != EfficientNetOnnxExporter.PoolNodeName))
             throw new ArgumentException($"Graph '{graph.Name}' is not an EfficientNet feature extractor built by this library (no '{EfficientNetOnnxExporter.PoolNodeName}' node); only those can be quantized.", nameof(graph));
         return tensors;
