@@ -11,6 +11,7 @@ return command switch
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
+    "int8" => Int8Benchmark.Run(options),
     _ => Usage(),
 };
 

@@ -20,11 +20,12 @@ public static class Int8Quantizer
     public static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method = CalibrationMethod.LeastSquares) =>
         Quantize(model, images, method, keepFloat: null);
 
-    internal static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method, Func<NodeProto, bool>? keepFloat)
+    internal static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method, Func<NodeProto, bool>? keepFloat,
+        int floatStages = QuantizationLayout.FloatStages)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
-        var tensors = QuantizationLayout.Activations(model.Graph, keepFloat);
+        var tensors = QuantizationLayout.Activations(model.Graph, keepFloat, floatStages);
         var ranges = RangeCalibrator.Measure(model, tensors, images, method);
         var quantized = QdqRewriter.Rewrite(model, ranges);
         quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.precision", Value = "int8" });

@@ -25,14 +25,15 @@ internal static class QuantizationLayout
 
     /// <param name="graph">The graph <see cref="EfficientNetOnnxExporter"/> built.</param>
     /// <param name="keepFloat">Ops whose output stays float besides the pooling at the end (for measuring other layouts).</param>
-    public static IReadOnlyList<string> Activations(GraphProto graph, Func<NodeProto, bool>? keepFloat = null)
+    /// <param name="floatStages">Stages that stay float after the stem; 0 quantizes the stem too (for measuring other layouts).</param>
+    public static IReadOnlyList<string> Activations(GraphProto graph, Func<NodeProto, bool>? keepFloat = null, int floatStages = FloatStages)
     {
         var tensors = new List<string>();
         var integer = new HashSet<string>(); // nodes that run in int8
         foreach (var node in graph.Node)
         {
             if (node.Name == EfficientNetOnnxExporter.PoolNodeName) break;
-            if (!IntegerOps.Contains(node.OpType) || InFloatPart(node.Name) || keepFloat?.Invoke(node) == true) continue;
+            if (!IntegerOps.Contains(node.OpType) || InFloatPart(node.Name, floatStages) || keepFloat?.Invoke(node) == true) continue;
             integer.Add(node.Name);
             tensors.Add(node.Output[0]);
         }
@@ -48,13 +49,14 @@ internal static class QuantizationLayout
     }
 
     // Node names follow the architecture's layer names: normalize, stem_conv…, block{stage}{letter}_…, top_conv….
-    private static bool InFloatPart(string node)
+    private static bool InFloatPart(string node, int floatStages)
     {
+        if (floatStages == 0) return false;
         if (node == "normalize" || node.StartsWith("stem_", StringComparison.Ordinal)) return true;
         if (!node.StartsWith("block", StringComparison.Ordinal)) return false;
         var digits = node.AsSpan(5);
         var length = 0;
         while (length < digits.Length && char.IsAsciiDigit(digits[length])) length++;
-        return length > 0 && int.Parse(digits[..length], provider: System.Globalization.CultureInfo.InvariantCulture) <= FloatStages;
+        return length > 0 && int.Parse(digits[..length], provider: System.Globalization.CultureInfo.InvariantCulture) <= floatStages;
     }
 }
