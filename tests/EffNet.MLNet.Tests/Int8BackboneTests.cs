@@ -132,7 +132,8 @@ public class Int8BackboneTests
                 File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
         }
         var model = dir.File("model.zip");
-        var train = CliTests.Effnet("train", "--data", data, "--out", model, "--random-init", "--precision", "int8", "--trainer", "sdca", "--quiet");
+        var home = Path.Combine(dir.Path, "home");
+        var train = CliTests.EffnetWithHome(home, "train", "--data", data, "--out", model, "--random-init", "--precision", "int8", "--trainer", "sdca", "--quiet");
         Assert.True(train.Code == 0, train.Err);
         var backbone = JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement.GetProperty("backbone");
         Assert.Equal("int8", backbone.GetProperty("precision").GetString());
@@ -140,6 +141,13 @@ public class Int8BackboneTests
         Assert.Contains(";precision=int8;", backbone.GetProperty("identity").GetString());
         // The zip holds the int8 graph (B0: 4.6 MB), not the float one (15 MB).
         Assert.True(new FileInfo(model).Length < 8_000_000, $"model.zip is {new FileInfo(model).Length} bytes");
+
+        // Retrain calibrates on the same images again: the same backbone, every feature from the cache.
+        var retrain = CliTests.EffnetWithHome(home, "retrain", "--model", model, "--data", data, "--json");
+        Assert.True(retrain.Code == 0, retrain.Err);
+        var retrained = JsonDocument.Parse(retrain.Out).RootElement;
+        Assert.Equal(backbone.GetProperty("identity").GetString(), retrained.GetProperty("backbone").GetProperty("identity").GetString());
+        Assert.Equal(18, retrained.GetProperty("data").GetProperty("cachedImages").GetInt32());
 
         var images = Directory.GetFiles(data, "*.*", SearchOption.AllDirectories).Order().Where((_, i) => i % 5 == 0).ToList();
         var stock = PortableModelTests.RunConsumer([model, .. images]);
