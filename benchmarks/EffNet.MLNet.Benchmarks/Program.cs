@@ -12,6 +12,7 @@ return command switch
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
     "preprocess-fidelity" => PreprocessFidelityBenchmark.Run(options),
+    "int8" => Int8Benchmark.Run(options),
     _ => Usage(),
 };
 

@@ -23,11 +23,14 @@ internal static class TorchvisionFixtures
 
     public static string File(string name) => Path.Combine(Directory, name);
 
-    public static string RunScript(params string[] args)
+    public static string RunScript(params string[] args) => RunPython([Script, .. args]);
+
+    /// <summary>Run /usr/bin/python3 with <paramref name="args"/>; its stdout.</summary>
+    public static string RunPython(params string[] args)
     {
         if (!System.IO.File.Exists(Python))
             throw new InvalidOperationException($"{Python} is missing: install Debian's python3-torchvision (apt-get install -y python3-torchvision), as .ci/run does.");
-        var (code, stdout, stderr) = ProcessRunner.Run(Python, [Script, .. args]);
+        var (code, stdout, stderr) = ProcessRunner.Run(Python, args);
         if (code != 0)
             throw new InvalidOperationException($"The fixture script failed ({code}); is python3-torchvision installed?\n{stderr}");
         return stdout;

@@ -41,8 +41,18 @@ internal class BackboneSettings : DatasetSettings
     [DefaultValue("fast")]
     public string Preprocess { get; init; } = "fast";
 
+    [CommandOption("--precision <fp32|int8>")]
+    [Description(PrecisionOption.Description)]
+    [DefaultValue("fp32")]
+    public string Precision { get; init; } = "fp32";
+
+    [CommandOption("--calibration <DIR>")]
+    [Description(PrecisionOption.CalibrationDescription)]
+    public string? Calibration { get; init; }
+
     public override ValidationResult Validate()
     {
+        if (PrecisionOption.Problem(Precision, Calibration) is { } precision) return ValidationResult.Error(precision);
         if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
         if (WeightsFamilyOption.Problem(WeightsFamily) is { } family) return ValidationResult.Error(family);
         if (PreprocessOption.Problem(Preprocess) is { } preprocess) return ValidationResult.Error(preprocess);
@@ -60,12 +70,22 @@ internal class BackboneSettings : DatasetSettings
         BatchSize = BatchSize,
         AcceptTruncatedImages = AcceptTruncated,
         Preprocessing = PreprocessOption.Parse(Preprocess),
+        Precision = PrecisionOption.Parse(Precision),
+        CalibrationImages = Calibration is null ? null : PrecisionOption.Images(Calibration),
     };
 
     /// <summary>Resolve the backbone, showing download progress for pretrained weights.</summary>
-    public EfficientNetBackbone ResolveBackbone(bool quiet)
+    public EfficientNetBackbone ResolveBackbone(bool quiet) => ResolveBackbone(quiet, []);
+
+    /// <summary>
+    /// Resolve the backbone; an int8 one without --calibration is calibrated on a seeded sample of
+    /// <paramref name="dataImages"/>.
+    /// </summary>
+    public EfficientNetBackbone ResolveBackbone(bool quiet, IReadOnlyList<string> dataImages)
     {
         var options = ToOptions();
+        if (options.Precision == Onnx.Precision.Int8 && options.CalibrationImages is null && dataImages.Count > 0)
+            options = options with { CalibrationImages = CalibrationSample.Pick(dataImages) };
         if (options.WeightsPath is not null || options.RandomInit || quiet || Console.IsErrorRedirected)
             return EfficientNetBackbone.Resolve(options);
         EfficientNetBackbone? backbone = null;

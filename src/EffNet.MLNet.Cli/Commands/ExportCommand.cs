@@ -64,9 +64,21 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         [DefaultValue(false)]
         public bool Force { get; init; }
 
+        [CommandOption("--precision <fp32|int8>")]
+        [Description("fp32 (default) or int8: int8 convolutions from the fourth stage on, activation ranges calibrated on --calibration (required with int8).")]
+        [DefaultValue("fp32")]
+        public string Precision { get; init; } = "fp32";
+
+        [CommandOption("--calibration <DIR>")]
+        [Description(PrecisionOption.CalibrationDescription)]
+        public string? Calibration { get; init; }
+
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out FILE.onnx is required.");
+            if (PrecisionOption.Problem(Precision, Calibration, calibrationRequired: Model is null) is { } precision) return ValidationResult.Error(precision);
+            if (Model is not null && PrecisionOption.Parse(Precision) != Onnx.Precision.Float32)
+                return ValidationResult.Error("--model exports the trained classifier as it was saved; --precision applies to a featurizer export.");
             if (Model is not null)
                 return Weights is not null || RandomInit || Resolution is not null || L2Normalize || Pooling != "avg" || Variant != "b0"
                     ? ValidationResult.Error("--model exports the trained classifier as it was saved; leave out --variant, --weights, --random-init, --pooling, --l2-normalize and --resolution.")
@@ -95,11 +107,20 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
             L2Normalize = s.L2Normalize,
             Resolution = s.Resolution,
         };
-        EfficientNetOnnxExporter.Save(architecture, weights, output, options);
         var resolution = s.Resolution ?? architecture.Variant.Resolution;
+        var graph = EfficientNetOnnxExporter.Build(architecture, weights, options);
+        if (PrecisionOption.Parse(s.Precision) == Onnx.Precision.Int8)
+            graph = Onnx.Quantization.Int8Quantizer.Quantize(graph, PrecisionOption.Images(s.Calibration!).Select(path =>
+            {
+                var pixels = new float[3 * resolution * resolution];
+                Imaging.FastImageDecoder.Decode(path, resolution, pixels);
+                return pixels;
+            }).ToList());
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(graph);
+        AtomicFile.Write(output, stream => stream.Write(bytes));
         AnsiConsole.MarkupLine(
             $"Wrote [green]{Markup.Escape(output)}[/]: EfficientNet {architecture.Variant}, weights {Markup.Escape(weights.Source)} ({weights.Family.DisplayName()}), " +
-            $"input pixels [[N,3,{resolution},{resolution}]] → features [[N,{architecture.FeatureDimension}]].");
+            $"input pixels [[N,3,{resolution},{resolution}]] → features [[N,{architecture.FeatureDimension}]], {s.Precision.ToLowerInvariant()}.");
         return ExitCodes.Success;
     }
 

@@ -45,7 +45,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!, requireLabels: false), s.FailOnBadImage);
         BadImages.Print(bad);
 
-        var backbone = s.ResolveBackbone(quiet: false);
+        var backbone = s.ResolveBackbone(quiet: false, [.. images.Select(i => i.ImagePath)]);
         var ml = new MLContext(0);
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: s.ToOptions())
             .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TrainCommand.ImageInput>()));

@@ -36,8 +36,18 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
+        [CommandOption("--precision <fp32|int8>")]
+        [Description("fp32 or int8. Default: the model's own; int8 calibrates again on the images model.json names, or on --calibration.")]
+        public string? Precision { get; init; }
+
+        [CommandOption("--calibration <DIR>")]
+        [Description(PrecisionOption.CalibrationDescription)]
+        public string? Calibration { get; init; }
+
         public override ValidationResult Validate()
         {
+            if (Precision is not null && PrecisionOption.Problem(Precision, null) is { } precision) return ValidationResult.Error(precision);
+            if (Calibration is not null && !Directory.Exists(Calibration)) return ValidationResult.Error($"--calibration '{Calibration}' is not a folder.");
             var data = DataSource.Validate(Data);
             return data.Successful ? base.Validate() : data;
         }
@@ -59,11 +69,20 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
             Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
             AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(old.Backbone.Preprocessing),
         };
-        var resolver = new BackboneSettings { Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
-            Preprocess = old.Backbone.Preprocessing };
+        // The same precision and calibration images as before keep the backbone's identity (and the feature cache).
+        var precision = s.Precision?.ToLowerInvariant() ?? old.Backbone.Precision;
+        var sameBackbone = precision == old.Backbone.Precision && s.Calibration is null;
+        var calibration = sameBackbone ? old.Backbone.Calibration?.Images : null;
+        if (precision == "int8" && s.Calibration is null && calibration is { Count: > 0 } && calibration.FirstOrDefault(i => !File.Exists(i)) is { } missing)
+            throw new InvalidDataException($"The model was calibrated on '{missing}', which no longer exists; pass --calibration DIR to calibrate on other images (a new backbone).");
+        var resolver = new BackboneSettings
+        {
+            Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
+            Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing,
+        };
         return TrainingRun.Execute(
-            new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json, old.Backbone.Identity,
-                FailOnBadImage: s.FailOnBadImage),
-            resolver.ResolveBackbone, cancellationToken);
+            new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,
+                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage),
+            (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
     }
 }

@@ -75,7 +75,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage),
-            s.ResolveBackbone, cancellationToken);
+            (Func<bool, IReadOnlyList<string>, EfficientNetBackbone>)s.ResolveBackbone, cancellationToken);
     }
 
     internal sealed class ImageInput

@@ -13,7 +13,13 @@ internal static class TrainingRun
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
         int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false);
 
-    public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default)
+    public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default) =>
+        Execute(r, (quiet, _) => resolveBackbone(quiet), cancellationToken);
+
+    /// <param name="r">What to train.</param>
+    /// <param name="resolveBackbone">(quiet, the dataset's image paths, the default int8 calibration sample) → backbone.</param>
+    /// <param name="cancellationToken">Stops between images and before anything is written.</param>
+    public static int Execute(Request r, Func<bool, IReadOnlyList<string>, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default)
     {
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
@@ -21,7 +27,7 @@ internal static class TrainingRun
         var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(r.Data), r.FailOnBadImage);
         BadImages.Print(bad);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read.");
-        var backbone = resolveBackbone(quiet);
+        var backbone = resolveBackbone(quiet, [.. images.Select(i => i.ImagePath)]);
         if (r.ExpectedIdentity is not null && backbone.Identity != r.ExpectedIdentity)
             throw new InvalidDataException($"The backbone differs from the one the model was trained with ({r.ExpectedIdentity} then, {backbone.Identity} now); train a new model instead.");
         var ml = new MLContext(r.Seed);

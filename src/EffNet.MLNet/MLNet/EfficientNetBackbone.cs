@@ -65,7 +65,7 @@ public sealed class EfficientNetBackbone
 
     /// <summary>Everything that determines the features, as one string.</summary>
     public string Identity => string.Create(CultureInfo.InvariantCulture,
-        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}{PreprocessingPart}");
+        $"efficientnet-{Variant};weights={WeightsSha256}{FamilyPart};resize={ResizeSize};crop={Resolution};pool={Pooling};l2={L2Normalize}{PreprocessingPart}{PrecisionPart}");
 
     // The fast preprocessing keeps the identities (and feature caches) made before the option existed.
     private string PreprocessingPart => Preprocessing == Preprocessing.Fast ? ""
@@ -73,6 +73,18 @@ public sealed class EfficientNetBackbone
 
     /// <summary>How the fast path and the serving predictor prepare an image for this backbone.</summary>
     internal Imaging.ImagePreparation Preparation => new(Preprocessing, ResizeSize, Resolution, Imaging.ResampleFilter.Named(Interpolation));
+
+    /// <summary>The arithmetic the graph runs in.</summary>
+    public Precision Precision { get; private init; } = Precision.Float32;
+
+    /// <summary>For <see cref="Precision.Int8"/>: the calibration method, quantizer version, image count and a hash of the images' contents; otherwise null.</summary>
+    public string? Calibration { get; private init; }
+
+    /// <summary>For <see cref="Precision.Int8"/>: the images it was calibrated on; otherwise empty.</summary>
+    public IReadOnlyList<string> CalibrationImages { get; private init; } = [];
+
+    // Float32 keeps the identity it always had, so existing feature caches stay valid.
+    private string PrecisionPart => Precision == Precision.Float32 ? "" : $";precision=int8;calibration={Calibration}";
 
     // One file read as timm and as timm-tf gives different features; torchvision's keeps the old identity.
     private string FamilyPart => WeightsFamily == CheckpointFamily.Torchvision ? "" : ";family=" + WeightsFamily.DisplayName();
@@ -94,6 +106,8 @@ public sealed class EfficientNetBackbone
         var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
         if (options.OnnxModelPath is { } onnx)
         {
+            if (options.Precision != Precision.Float32)
+                throw new ArgumentException($"Precision.Int8 quantizes the graphs this library builds, not a bring-your-own ONNX model ('{onnx}'); use WeightsPath or the pretrained weights, or Float32.", nameof(options));
             // Keep the variant's resize/crop ratio around the model's own input size.
             var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
             var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
@@ -131,8 +145,12 @@ public sealed class EfficientNetBackbone
             Resolution = resolution,
             InputSize = resize,
         });
+        string? calibration = null;
+        if (options.Precision == Precision.Int8) (graph, calibration) = Int8Calibration.Quantize(graph,
+            new Imaging.ImagePreparation(options.Preprocessing, resize, resolution, Imaging.ResampleFilter.Named(eval.Interpolation)), options);
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
             options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize)
-        { WeightsFamily = weights.Family, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation };
+        { WeightsFamily = weights.Family, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation,
+          Precision = options.Precision, Calibration = calibration, CalibrationImages = calibration is null ? [] : options.CalibrationImages! };
     }
 }

@@ -102,4 +102,18 @@ public sealed record EfficientNetFeaturizerOptions
 
     /// <summary>GPU ordinal when <see cref="ExecutionProvider"/> is CUDA.</summary>
     public int CudaDeviceId { get; init; }
+
+    /// <summary>
+    /// Float32 (default) or Int8: int8 convolutions from the fourth stage on, with activation ranges
+    /// calibrated on <see cref="CalibrationImages"/>. The graph stays standard ONNX, so a saved model
+    /// still loads with stock ML.NET; features are close to, not equal to, the Float32 ones.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+
+    /// <summary>
+    /// Images (paths, resolved against <see cref="ImageFolder"/>) the int8 activation ranges are measured
+    /// on; required with <see cref="Precision.Int8"/>. Pick images like those you will featurize, for
+    /// instance <see cref="CalibrationSample.Pick"/> of your training images (64 is plenty).
+    /// </summary>
+    public IReadOnlyList<string>? CalibrationImages { get; init; }
 }

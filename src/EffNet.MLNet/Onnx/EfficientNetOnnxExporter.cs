@@ -29,6 +29,9 @@ public static class EfficientNetOnnxExporter
     /// </summary>
     public const string GraphVersion = "1";
 
+    /// <summary>The global pooling node after the last convolution; the int8 quantizer stops there.</summary>
+    internal const string PoolNodeName = "top_pool";
+
     /// <summary>Build the graph.</summary>
     public static ModelProto Build(EfficientNetArchitecture architecture, NetworkWeights weights, FeatureExtractorOptions? options = null) =>
         Build(architecture, weights, options, calibration: false);
@@ -64,7 +67,7 @@ public static class EfficientNetOnnxExporter
         x = emitter.ConvActivation(architecture.Head, x);
 
         var pool = options.Pooling == Pooling.Max ? "GlobalMaxPool" : "GlobalAveragePool";
-        x = g.Node(pool, "top_pool", [x]);
+        x = g.Node(pool, PoolNodeName, [x]);
         x = g.Node("Flatten", options.L2Normalize ? "top_flatten" : OutputName, [x], Int("axis", 1));
         if (options.L2Normalize)
         {

@@ -61,6 +61,12 @@ public sealed record ModelReport
 public sealed record BackboneReport(string Variant, string WeightsSha256, int ResizeSize, int CropSize, string Pooling, bool L2Normalize, int FeatureDimension, string Identity,
     string Preprocessing = "fast", string? Interpolation = null, string? SavedModelPreprocessing = null)
 {
+    /// <summary><c>fp32</c> or <c>int8</c> (absent in older reports: fp32).</summary>
+    public string Precision { get; init; } = "fp32";
+
+    /// <summary>For int8: how it was calibrated (method, quantizer version, image count, content hash) and on which images.</summary>
+    public CalibrationReport? Calibration { get; init; }
+
     /// <summary>What the saved chain does in torchvision mode, where it cannot do what training did.</summary>
     public const string StockChainInTorchvisionMode =
         "stock ML.NET ResizeImages (cubic, IsoCrop) from a full decode, not torchvision's antialiased bicubic: a stock ML.NET consumer of the .zip " +
@@ -69,10 +75,17 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
     /// <summary>From a resolved backbone.</summary>
     public static BackboneReport From(EfficientNetBackbone b) =>
         new(b.Variant, b.WeightsSha256, b.ResizeSize, b.Resolution, b.Pooling, b.L2Normalize, b.FeatureDimension, b.Identity,
-            Exact(b) ? "torchvision" : "fast", Exact(b) ? b.Interpolation : null, Exact(b) ? StockChainInTorchvisionMode : null);
+            Exact(b) ? "torchvision" : "fast", Exact(b) ? b.Interpolation : null, Exact(b) ? StockChainInTorchvisionMode : null)
+        {
+            Precision = b.Precision == Onnx.Precision.Int8 ? "int8" : "fp32",
+            Calibration = b.Calibration is { } c ? new CalibrationReport(c, b.CalibrationImages) : null,
+        };
 
     private static bool Exact(EfficientNetBackbone b) => b.Preprocessing == global::EffNet.MLNet.Preprocessing.TorchvisionExact;
 }
+
+/// <summary>An int8 backbone's calibration: <c>effnet retrain</c> calibrates on the same images again.</summary>
+public sealed record CalibrationReport(string Method, IReadOnlyList<string> Images);
 
 /// <summary>Training settings (<c>WeightsFamily</c>: torchvision, timm or timm-tf as resolved at training; absent in older reports).</summary>
 public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant,

@@ -1,0 +1,35 @@
+using Onnx;
+
+namespace EffNet.MLNet.Onnx.Quantization;
+
+/// <summary>
+/// Static int8 quantization of a feature-extractor graph built by <see cref="EfficientNetOnnxExporter"/>:
+/// per-channel symmetric int8 weights and uint8 activations in QDQ form, with activation ranges
+/// measured on calibration images. The result is standard ONNX that ONNX Runtime (and so ML.NET's
+/// <c>ApplyOnnxModel</c>) runs with integer kernels.
+/// </summary>
+public static class Int8Quantizer
+{
+    /// <summary>Changes whenever a change to the quantization alters the int8 features.</summary>
+    public const string Version = "1";
+
+    /// <summary>Quantize <paramref name="model"/>, calibrating on <paramref name="images"/>.</summary>
+    /// <param name="model">A float graph built by <see cref="EfficientNetOnnxExporter"/>.</param>
+    /// <param name="images">Calibration images, each [3, H, W] RGB 0…255 at the graph's input size.</param>
+    /// <param name="method">How each activation's range is chosen. Default: <see cref="CalibrationMethod.LeastSquares"/>, which kept features closest to float32's.</param>
+    public static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method = CalibrationMethod.LeastSquares) =>
+        Quantize(model, images, method, keepFloat: null);
+
+    internal static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method, Func<NodeProto, bool>? keepFloat,
+        int floatStages = QuantizationLayout.FloatStages)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        var tensors = QuantizationLayout.Activations(model.Graph, keepFloat, floatStages);
+        var ranges = RangeCalibrator.Measure(model, tensors, images, method);
+        var quantized = QdqRewriter.Rewrite(model, ranges);
+        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.precision", Value = "int8" });
+        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.calibration", Value = $"{method.ToString().ToLowerInvariant()} over {images.Count} images" });
+        return quantized;
+    }
+}

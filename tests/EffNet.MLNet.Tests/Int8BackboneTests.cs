@@ -1,0 +1,190 @@
+using System.Text.Json;
+using EffNet.MLNet.Imaging;
+using EffNet.MLNet.Onnx;
+using Onnx;
+
+namespace EffNet.MLNet.Tests;
+
+/// <summary>The int8 backbone: close to float32 on real photos, int8 where it says, portable, and its CLI options checked.</summary>
+public class Int8BackboneTests
+{
+    [Fact]
+    public void Int8_features_match_float32_on_real_photos_with_a_network_calibrated_on_photos()
+    {
+        var photos = PhotoFixtures.Photos;
+        var fp32 = Features(Resolve(PhotoFixtures.B0, Precision.Float32, null), photos);
+        var int8 = Features(Resolve(PhotoFixtures.B0, Precision.Int8, photos), photos);
+
+        // The reference is input-sensitive: different photos give clearly different features.
+        for (var i = 0; i < photos.Count; i++)
+            for (var j = i + 1; j < photos.Count; j++)
+                Assert.True(Cosine(fp32[i], fp32[j]) < 0.97, $"{photos[i]} and {photos[j]}: cosine {Cosine(fp32[i], fp32[j]):F4}, the network is input-blind");
+        var cosines = photos.Select((_, i) => Cosine(int8[i], fp32[i])).Order().ToList();
+        Assert.True(cosines[cosines.Count / 2] >= 0.99, $"median cosine {cosines[cosines.Count / 2]:F4} (all: {string.Join(", ", cosines.Select(c => c.ToString("F4")))})");
+        Assert.True(cosines[0] >= 0.97, $"worst photo's cosine {cosines[0]:F4}");
+        // Each photo's int8 features are nearest to its own float32 ones.
+        for (var i = 0; i < photos.Count; i++)
+            Assert.Equal(i, Enumerable.Range(0, photos.Count).MaxBy(j => Cosine(int8[i], fp32[j])));
+    }
+
+    [Fact]
+    public void Int8_graph_has_int8_weights_from_the_fourth_stage_on_qdq_activations_and_is_about_a_third_of_the_size()
+    {
+        var calibration = SampleData.Rows().Take(6).Select(r => r.ImagePath).ToList();
+        var fp32 = Resolve(null, Precision.Float32, null);
+        var int8 = Resolve(null, Precision.Int8, calibration);
+        var graph = int8.Graph.Graph;
+        var initializers = graph.Initializer.ToDictionary(t => t.Name);
+        var convolutions = graph.Node.Where(n => n.OpType == "Conv").ToList();
+        Assert.Equal(81, convolutions.Count);
+        foreach (var conv in convolutions)
+        {
+            var quantized = conv.Name.StartsWith("top", StringComparison.Ordinal) || conv.Name is ['b', 'l', 'o', 'c', 'k', >= '4', ..];
+            var weight = graph.Node.SingleOrDefault(n => n.Output.Contains(conv.Input[1]));
+            if (!quantized)
+            {
+                Assert.Null(weight);
+                Assert.Equal((int)TensorProto.Types.DataType.Float, initializers[conv.Input[1]].DataType);
+                continue;
+            }
+            Assert.NotNull(weight);
+            Assert.Equal("DequantizeLinear", weight.OpType);
+            Assert.Equal(0, weight.Attribute.Single(a => a.Name == "axis").I);
+            Assert.Equal((int)TensorProto.Types.DataType.Int8, initializers[weight.Input[0]].DataType);
+            var channels = initializers[weight.Input[0]].Dims[0];
+            Assert.Equal(channels, initializers[weight.Input[1]].Dims.Single()); // one scale per output channel
+            var bias = graph.Node.Single(n => n.Output.Contains(conv.Input[2]));
+            Assert.Equal((int)TensorProto.Types.DataType.Int32, initializers[bias.Input[0]].DataType);
+            var input = graph.Node.Single(n => n.Output.Contains(conv.Input[0]));
+            Assert.Equal("DequantizeLinear", input.OpType);
+            var output = graph.Node.Where(n => n.Input.Contains(conv.Output[0])).ToList();
+            Assert.Equal("QuantizeLinear", Assert.Single(output).OpType);
+        }
+        // B0's stages 4–7 repeat 3, 3, 4 and 1 blocks of five convolutions (expand, depthwise, two squeeze-excitation, project); plus the head.
+        Assert.Equal(11 * 5 + 1, convolutions.Count(c => c.Name.StartsWith("top", StringComparison.Ordinal) || c.Name is ['b', 'l', 'o', 'c', 'k', >= '4', ..]));
+        Assert.True(int8.ToBytes().Length < 0.35 * fp32.ToBytes().Length, $"{int8.ToBytes().Length} bytes against {fp32.ToBytes().Length}");
+        Assert.Equal("int8", int8.Graph.MetadataProps.Single(p => p.Key == "effnet.precision").Value);
+
+        Assert.DoesNotContain("precision", fp32.Identity);
+        Assert.Contains(";precision=int8;calibration=leastsquares-v1-6-images-", int8.Identity);
+        Assert.Equal(calibration, int8.CalibrationImages);
+    }
+
+    [Fact]
+    public void Int8_without_calibration_images_says_what_to_set()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Resolve(null, Precision.Int8, null));
+        Assert.Contains("CalibrationImages", e.Message);
+        Assert.Contains("CalibrationSample.Pick", e.Message);
+    }
+
+    [Fact]
+    public void Int8_calibration_on_a_missing_image_names_it()
+    {
+        var e = Assert.Throws<BadImageException>(() => Resolve(null, Precision.Int8, ["/nowhere/calibration.jpg"]));
+        Assert.Contains("/nowhere/calibration.jpg", e.Message);
+    }
+
+    [Fact]
+    public void Calibration_sample_is_bounded_seeded_and_independent_of_order()
+    {
+        var images = Enumerable.Range(0, 500).Select(i => $"img{i:000}.jpg").ToList();
+        var sample = CalibrationSample.Pick(images);
+        Assert.Equal(CalibrationSample.DefaultCount, sample.Count);
+        Assert.Equal(sample, CalibrationSample.Pick(Enumerable.Reverse(images)));
+        Assert.NotEqual(sample, images.Take(64).ToList());
+        Assert.Equal(3, CalibrationSample.Pick(images.Take(3)).Count);
+    }
+
+    [Theory]
+    [InlineData("export", "--random-init", "--out", "x.onnx", "--precision", "int9")]
+    [InlineData("featurize", "--random-init", "--data", "DATA", "--out", "x.csv", "--precision", "in8")]
+    [InlineData("train", "--random-init", "--data", "DATA", "--precision", "fp-32")]
+    [InlineData("retrain", "--data", "DATA", "--precision", "INT-8")]
+    public void Bad_precision_exits_2_with_a_suggestion(params string[] args)
+    {
+        var (code, _, err) = CliTests.Effnet(args.Select(a => a == "DATA" ? SampleData.Folder : a).ToArray());
+        Assert.Equal(2, code);
+        Assert.Contains("--precision must be fp32 or int8", err);
+        Assert.Contains("Did you mean", err);
+    }
+
+    [Fact]
+    public void Export_int8_without_calibration_and_calibration_without_int8_exit_2()
+    {
+        var (code, _, err) = CliTests.Effnet("export", "--random-init", "--out", "x.onnx", "--precision", "int8");
+        Assert.Equal(2, code);
+        Assert.Contains("--calibration DIR", err);
+        (code, _, err) = CliTests.Effnet("train", "--random-init", "--data", SampleData.Folder, "--calibration", SampleData.Folder);
+        Assert.Equal(2, code);
+        Assert.Contains("only with --precision int8", err);
+    }
+
+    [Fact]
+    public void Int8_model_trained_by_the_cli_predicts_identically_in_a_stock_mlnet_program()
+    {
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        foreach (var label in new[] { "checkers", "discs", "stripes" })
+        {
+            Directory.CreateDirectory(Path.Combine(data, label));
+            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, label)).Order().Take(6))
+                File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
+        }
+        var model = dir.File("model.zip");
+        var home = Path.Combine(dir.Path, "home");
+        var train = CliTests.EffnetWithHome(home, "train", "--data", data, "--out", model, "--random-init", "--precision", "int8", "--trainer", "sdca", "--quiet");
+        Assert.True(train.Code == 0, train.Err);
+        var backbone = JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement.GetProperty("backbone");
+        Assert.Equal("int8", backbone.GetProperty("precision").GetString());
+        Assert.Equal(18, backbone.GetProperty("calibration").GetProperty("images").GetArrayLength()); // all of them: fewer than 64
+        Assert.Contains(";precision=int8;", backbone.GetProperty("identity").GetString());
+        // The zip holds the int8 graph (B0: 4.6 MB), not the float one (15 MB).
+        Assert.True(new FileInfo(model).Length < 8_000_000, $"model.zip is {new FileInfo(model).Length} bytes");
+
+        // Retrain calibrates on the same images again: the same backbone, every feature from the cache.
+        var retrain = CliTests.EffnetWithHome(home, "retrain", "--model", model, "--data", data, "--json");
+        Assert.True(retrain.Code == 0, retrain.Err);
+        var retrained = JsonDocument.Parse(retrain.Out).RootElement;
+        Assert.Equal(backbone.GetProperty("identity").GetString(), retrained.GetProperty("backbone").GetProperty("identity").GetString());
+        Assert.Equal(18, retrained.GetProperty("data").GetProperty("cachedImages").GetInt32());
+
+        var images = Directory.GetFiles(data, "*.*", SearchOption.AllDirectories).Order().Where((_, i) => i % 5 == 0).ToList();
+        var stock = PortableModelTests.RunConsumer([model, .. images]);
+        var ours = CliTests.Effnet(["predict", "--model", model, "--json", "--top", "3", .. images]);
+        Assert.True(ours.Code == 0, ours.Err);
+        var expected = JsonDocument.Parse(ours.Out).RootElement.EnumerateArray().ToList();
+        var labels = JsonSerializer.Deserialize<string[]>(JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement.GetProperty("labels"))!;
+        Assert.Equal(images.Count, stock.Count);
+        for (var i = 0; i < images.Count; i++)
+        {
+            Assert.Equal(expected[i].GetProperty("label").GetString(), stock[i].Label);
+            foreach (var s in expected[i].GetProperty("scores").EnumerateArray())
+                Assert.Equal(s.GetProperty("score").GetSingle(), stock[i].Scores[Array.IndexOf(labels, s.GetProperty("label").GetString())], 5);
+        }
+    }
+
+    private static EfficientNetBackbone Resolve(string? weights, Precision precision, IReadOnlyList<string>? calibration) =>
+        EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions
+        {
+            Variant = "b0", WeightsPath = weights, RandomInit = weights is null, Precision = precision, CalibrationImages = calibration,
+        });
+
+    private static List<float[]> Features(EfficientNetBackbone backbone, IReadOnlyList<string> images)
+    {
+        using var session = new FeatureSession(backbone.ToBytes(), intraOpThreads: 1);
+        return images.Select(path =>
+        {
+            var pixels = new float[session.ImageSize];
+            FastImageDecoder.Decode(path, backbone.ResizeSize, pixels);
+            return session.Run(pixels, 1);
+        }).ToList();
+    }
+
+    private static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
+        return dot / Math.Sqrt(na * nb);
+    }
+}
