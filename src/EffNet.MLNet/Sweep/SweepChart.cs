@@ -125,11 +125,17 @@ public static class SweepChart
         return high - low < 0.1 ? (Math.Max(0, high - 0.1), Math.Max(0.1, high)) : (low, high);
     }
 
-    // 1, 2 and 5 times each power of ten inside the range.
+    // 1, 2 and 5 times each power of ten inside the range; every integer multiple when that gives fewer than three.
     private static IEnumerable<double> LogTicks(double low, double high)
     {
+        var coarse = Ticks(low, high, [1, 2, 5]).ToList();
+        return coarse.Count >= 3 ? coarse : Ticks(low, high, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+
+    private static IEnumerable<double> Ticks(double low, double high, double[] multiples)
+    {
         for (var exponent = (int)Math.Floor(low); exponent <= (int)Math.Ceiling(high); exponent++)
-            foreach (var m in new[] { 1.0, 2.0, 5.0 })
+            foreach (var m in multiples)
             {
                 var tick = m * Math.Pow(10, exponent);
                 if (Math.Log10(tick) >= low && Math.Log10(tick) <= high) yield return tick;

@@ -64,6 +64,9 @@ public sealed record SweepOptions
     /// <summary>Skip unusable images (named in <see cref="SweepResult.BadImages"/>) instead of stopping at the first.</summary>
     public bool SkipBadImages { get; init; } = true;
 
+    /// <summary>Featurize truncated images from the rows that are there (see <see cref="EfficientNetFeaturizerOptions.AcceptTruncatedImages"/>).</summary>
+    public bool AcceptTruncatedImages { get; init; }
+
     /// <summary>Folder of the feature cache. Default: <see cref="FeatureCache.DefaultRoot"/>.</summary>
     public string? CacheDirectory { get; init; }
 

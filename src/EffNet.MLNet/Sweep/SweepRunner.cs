@@ -85,6 +85,7 @@ public static class SweepRunner
                 WeightsPath = options.WeightsDirectory is { } folder ? SweepWeights.Find(folder, variant.Name) : null,
                 Resolution = options.Resolution,
                 BatchSize = options.BatchSize,
+                AcceptTruncatedImages = options.AcceptTruncatedImages,
             };
             var backbone = EfficientNetBackbone.Resolve(featurizerOptions);
             using var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: featurizerOptions).Fit(ImageClassifierTrainer.EmptyInput(ml));
