@@ -51,8 +51,8 @@ public sealed record SweepOptions
     /// <summary>Images per ONNX Runtime run while featurizing, and the batch the throughput is measured at. Default: 16.</summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>Timed single-image runs per variant (after two warm-up runs). Default: 10.</summary>
-    public int TimedRuns { get; init; } = 10;
+    /// <summary>Timed single-image runs per variant (after two warm-up runs). Default: 20.</summary>
+    public int TimedRuns { get; init; } = 20;
 
     /// <summary>
     /// Core-milliseconds one image costs per billion multiply-adds, used to estimate a variant's
