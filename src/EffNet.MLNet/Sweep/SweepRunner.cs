@@ -74,6 +74,22 @@ public static class SweepRunner
                     $"the time budget of {budget.TotalSeconds:0.#} s was spent after {clock.Elapsed.TotalSeconds:0.#} s; larger variants were not tried")));
                 continue;
             }
+            string? OverBudget(int uncached)
+            {
+                if (options.TimeBudget is not { } limit || uncached == 0) return null;
+                var rate = measuredRate ?? options.EstimatedCoreMillisecondsPerGigaMac;
+                var estimate = TimeSpan.FromMilliseconds(uncached * rate * sized.MultiplyAdds / 1e9 / Environment.ProcessorCount);
+                var left = limit - clock.Elapsed;
+                return estimate <= left ? null : string.Create(CultureInfo.InvariantCulture,
+                    $"estimated {estimate.TotalSeconds:0.#} s to featurize {uncached} images not in the feature cache ({rate:0.#} core-ms per billion multiply-adds{(measuredRate is null ? ", before any variant was measured" : ", as measured")}), more than the {Math.Max(0, left.TotalSeconds):0.#} s left of the {limit.TotalSeconds:0.#} s time budget");
+            }
+
+            // Pretrained weights not downloaded yet: no feature of theirs can be cached, and a skipped variant must not cost a download.
+            if (!options.RandomInit && options.WeightsDirectory is null && !PretrainedWeightsPresent(variant.Name) && OverBudget(images.Count) is { } early)
+            {
+                results.Add(Skip(early));
+                continue;
+            }
             var watch = Stopwatch.StartNew();
             Report(SweepStage.Preparing, 0, 0);
             var ml = new MLContext(options.Seed);
@@ -92,18 +108,11 @@ public static class SweepRunner
             using var cache = new FeatureCache(options.CacheDirectory ?? FeatureCache.DefaultRoot, featurizer.FeatureIdentity,
                 backbone.FeatureDimension, options.OnCacheWarning);
 
-            if (options.TimeBudget is { } limit)
+            if (options.TimeBudget is not null
+                && OverBudget(images.Count(i => !File.Exists(i.ImagePath) || !cache.TryGet(FeatureCache.ContentHash(i.ImagePath), out _))) is { } reason)
             {
-                var uncached = images.Count(i => !File.Exists(i.ImagePath) || !cache.TryGet(FeatureCache.ContentHash(i.ImagePath), out _));
-                var rate = measuredRate ?? options.EstimatedCoreMillisecondsPerGigaMac;
-                var estimate = TimeSpan.FromMilliseconds(uncached * rate * sized.MultiplyAdds / 1e9 / Environment.ProcessorCount);
-                var left = limit - clock.Elapsed;
-                if (uncached > 0 && estimate > left)
-                {
-                    results.Add(Skip(string.Create(CultureInfo.InvariantCulture,
-                        $"estimated {estimate.TotalSeconds:0.#} s to featurize {uncached} images not in the feature cache ({rate:0.#} core-ms per billion multiply-adds{(measuredRate is null ? ", before any variant was measured" : ", as measured")}), more than the {Math.Max(0, left.TotalSeconds):0.#} s left of the {limit.TotalSeconds:0.#} s time budget")));
-                    continue;
-                }
+                results.Add(Skip(reason));
+                continue;
             }
 
             Report(SweepStage.Featurizing, 0, images.Count);
@@ -153,6 +162,10 @@ public static class SweepRunner
             Seconds = clock.Elapsed.TotalSeconds,
         };
     }
+
+    private static bool PretrainedWeightsPresent(string variant) =>
+        Catalog.PretrainedCatalog.Find(variant) is not { } entry
+        || File.Exists(Path.Combine(Catalog.PretrainedCatalog.CacheDirectoryFromEnvironment(), entry.FileName));
 
     private static void Validate(IReadOnlyList<LabeledImage> images, SweepOptions options)
     {

@@ -40,6 +40,22 @@ public class SweepCliTests(SweptSampleData swept)
         Assert.Equal("b0", Assert.Single(root.GetProperty("variants").EnumerateArray()).GetProperty("variant").GetString());
     }
 
+    [Fact]
+    public void A_variant_over_the_budget_is_skipped_before_its_pretrained_weights_are_downloaded()
+    {
+        using var home = new TempDir();
+        using var dir = new TempDir();
+        // 90 images of B0 at the prior 25 core-ms per billion multiply-adds: about 0.4 s, over a 0.1 s budget.
+        var environment = new Dictionary<string, string> { ["EFFNET_HOME"] = home.Path, ["EFFNET_MIRROR"] = "https://127.0.0.1:9/", ["COLUMNS"] = "200" };
+        var (code, _, stderr) = ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll"), "sweep", "--data", SampleData.Folder,
+            "--variants", "b0", "--time-budget", "0.1", "--out", dir.File("sweep.json"), "--json"], environment);
+        Assert.True(code == 0, stderr);
+        var skipped = Assert.Single(SweepResult.Load(dir.File("sweep.json")).Variants);
+        Assert.StartsWith("estimated ", skipped.Skipped);
+        Assert.Contains("before any variant was measured", skipped.Skipped);
+        Assert.Empty(Directory.GetFiles(home.Path, "*.pth*", SearchOption.AllDirectories));   // nothing downloaded, nothing attempted
+    }
+
     [Theory]
     [InlineData("--variant b0", "Unknown option 'variant'. Did you mean --variants?")]
     [InlineData("--fold 3", "Did you mean --folds?")]
