@@ -163,6 +163,8 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         var result = s.Json ? Run(images, options, null, cancellationToken) : RunWithProgress(images, options, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
         BadImages.Print(result.BadImages);
+        // Images refused from their header never reached the sweep; sweep.json lists them with the rest.
+        result = result with { BadImages = [.. bad, .. result.BadImages] };
         result.Save(output);
         SweepChart.Save(result, chart);
 

@@ -105,4 +105,19 @@ public class SweepRuleTests
         var five = FoldStatistics.Of([0.9, 0.92, 0.94, 0.96, 0.98]);   // sd 0.0316, t(4) = 2.776
         Assert.Equal(0.94 - 2.776 * 0.0316228 / Math.Sqrt(5), five.Low, 4);
     }
+
+    [Fact]
+    public void A_weights_folder_gives_each_variant_its_own_checkpoint_by_name()
+    {
+        using var dir = new TempDir();
+        foreach (var name in new[] { "efficientnet_b0_rwightman-3dd342df.pth", "tf_efficientnet_b1_aa-ea7a6ee0.pth", "efficientnet_b2_ra-bcdf34b7.pth",
+                     "efficientnet_b2.safetensors", "efficientnet_b10_notes.txt" })
+            File.WriteAllText(dir.File(name), "");
+        Assert.Equal(dir.File("efficientnet_b0_rwightman-3dd342df.pth"), SweepWeights.Find(dir.Path, "b0"));
+        Assert.Equal(dir.File("tf_efficientnet_b1_aa-ea7a6ee0.pth"), SweepWeights.Find(dir.Path, "b1"));
+        Assert.Contains("has 2 checkpoints for b2", Assert.Throws<ArgumentException>(() => SweepWeights.Find(dir.Path, "b2")).Message);
+        var missing = Assert.Throws<FileNotFoundException>(() => SweepWeights.Find(dir.Path, "b3"));
+        Assert.Contains("efficientnet_b3_rwightman-cf984f9c.pth", missing.Message);
+        Assert.Contains("no published weights", Assert.Throws<FileNotFoundException>(() => SweepWeights.Find(dir.Path, "phi=0.5")).Message);
+    }
 }
