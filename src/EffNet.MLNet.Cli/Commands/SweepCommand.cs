@@ -71,7 +71,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         public int BatchSize { get; init; } = 16;
 
         [CommandOption("--out <FILE>")]
-        [Description("Where to write the results as JSON; the chart goes beside it as .png.")]
+        [Description("Where to write the results as JSON; the chart goes beside it as .png (and unusable images, if any, as .bad-images.tsv).")]
         [DefaultValue("sweep.json")]
         public string Out { get; init; } = "sweep.json";
 
@@ -153,7 +153,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
     {
         var output = Path.GetFullPath(s.Out);
         var chart = ChartPath(output);
-        ModelFiles.RefuseOverwrite([output, chart], s.Force);
+        ModelFiles.RefuseOverwrite([output, chart, BadImages.ReportPath(output)], s.Force);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         BadImages.Print(bad);
@@ -165,6 +165,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         BadImages.Print(result.BadImages);
         // Images refused from their header never reached the sweep; sweep.json lists them with the rest.
         result = result with { BadImages = [.. bad, .. result.BadImages] };
+        BadImages.WriteOrRemoveReport(output, result.BadImages);
         result.Save(output);
         SweepChart.Save(result, chart);
 

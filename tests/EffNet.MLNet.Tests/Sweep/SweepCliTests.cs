@@ -41,6 +41,30 @@ public class SweepCliTests(SweptSampleData swept)
     }
 
     [Fact]
+    public void Unusable_images_are_left_out_named_in_sweep_json_and_the_report()
+    {
+        using var dir = new TempDir();
+        var data = dir.File("data");
+        foreach (var file in Directory.GetFiles(SampleData.Folder, "*", SearchOption.AllDirectories).Where(f => f.EndsWith(".jpg") || f.EndsWith(".png")))
+        {
+            var target = Path.Combine(data, Path.GetRelativePath(SampleData.Folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        File.WriteAllText(Path.Combine(data, "discs", "page.jpg"), "<html>not an image</html>");
+        var output = dir.File("sweep.json");
+        var (code, _, stderr) = CliTests.EffnetWithHome(swept.Home.Path, "sweep", "--data", data, "--variants", "b0", "--random-init", "--resolution", "64",
+            "--folds", "3", "--out", output, "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("page.jpg", stderr);
+        var result = SweepResult.Load(output);
+        Assert.Equal(90, result.Images);
+        Assert.EndsWith("page.jpg", Assert.Single(result.BadImages).ImagePath);
+        Assert.Equal(90, Assert.Single(result.Variants).CacheHits);   // the copies have the cached images' content
+        Assert.Contains("page.jpg", File.ReadAllText(dir.File("sweep.bad-images.tsv")));
+    }
+
+    [Fact]
     public void A_variant_over_the_budget_is_skipped_before_its_pretrained_weights_are_downloaded()
     {
         using var home = new TempDir();
