@@ -19,6 +19,7 @@ namespace EffNet.MLNet.Cli
             ["evaluate"] = typeof(EvaluateCommand.Settings),
             ["retrain"] = typeof(RetrainCommand.Settings),
             ["predict"] = typeof(PredictCommand.Settings),
+            ["sweep"] = typeof(SweepCommand.Settings),
         };
 
         public static int Run(string[] args)
@@ -46,6 +47,8 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Train again with a model's recorded settings on more images; only new images are featurized.");
                 c.AddCommand<PredictCommand>("predict")
                     .WithDescription("Predict labels of images with a trained model.zip.");
+                c.AddCommand<SweepCommand>("sweep")
+                    .WithDescription("Compare EfficientNet variants on your images and this machine: accuracy, ms/image, size; write sweep.json and sweep.png and recommend one.");
                 c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");
                 c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
                 c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));

@@ -52,6 +52,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
+        /// <summary>--variant auto: a bounded sweep picks the variant.</summary>
+        public bool IsAutomaticVariant => string.Equals(Variant.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
+
         public override ValidationResult Validate()
         {
             var b = base.Validate();
@@ -64,6 +67,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
+            if (IsAutomaticVariant && Weights is not null)
+                return ValidationResult.Error("--variant auto sweeps b0 to b3 with their pretrained weights or with --random-init; --weights names one checkpoint of one variant. Name that variant instead.");
             return ValidationResult.Success();
         }
     }
@@ -72,10 +77,46 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         var output = Path.GetFullPath(s.Out);
         ModelFiles.RefuseOverwrite(output, s.Force);
+        if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage),
             (Func<bool, IReadOnlyList<string>, EfficientNetBackbone>)s.ResolveBackbone, cancellationToken);
+    }
+
+    /// <summary>--variant auto: sweep b0 to b3 (bounded), then train the recommended variant and record the sweep in model.json.</summary>
+    private static int TrainRecommendedVariant(Settings s, string output, CancellationToken cancellationToken)
+    {
+        var quiet = s.Quiet || s.Json;
+        var (images, _) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
+        var options = Sweep.SweepOptions.ForAutomaticVariant with
+        {
+            RandomInit = s.RandomInit,
+            WeightsSeed = s.InitSeed,
+            Seed = s.Seed,
+            BatchSize = s.BatchSize,
+            SkipBadImages = !s.FailOnBadImage,
+            AcceptTruncatedImages = s.AcceptTruncated,
+            OnCacheWarning = warning => Console.Error.WriteLine("warning: " + warning),
+        };
+        if (!quiet && s.RandomInit) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(Sweep.SweepRunner.RandomInitWarning)}[/]");
+        var sweep = quiet
+            ? Sweep.SweepRunner.Run(images, options, null, cancellationToken)
+            : SweepCommand.RunWithProgress(images, options, cancellationToken);
+        if (!quiet) SweepTable.Write(sweep);
+        var chosen = sweep.Recommendation.Variant
+            ?? throw new InvalidDataException($"The variant sweep recommended none ({sweep.Recommendation.Reason}); name a variant with --variant.");
+        var backbone = new BackboneSettings
+        {
+            Variant = chosen, WeightsFamily = s.WeightsFamily, RandomInit = s.RandomInit, InitSeed = s.InitSeed, BatchSize = s.BatchSize,
+            OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated,
+        };
+        if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Markup.Escape(chosen)}[/].");
+        return TrainingRun.Execute(
+            new TrainingRun.Request(s.Data!, output, backbone.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
+                FailOnBadImage: s.FailOnBadImage, Sweep: sweep),
+            backbone.ResolveBackbone, cancellationToken);
     }
 
     internal sealed class ImageInput

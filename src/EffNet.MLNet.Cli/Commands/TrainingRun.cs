@@ -11,7 +11,8 @@ internal static class TrainingRun
 {
     public sealed record Request(
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
-        int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false);
+        int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false,
+        Sweep.SweepResult? Sweep = null);
 
     public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default) =>
         Execute(r, (quiet, _) => resolveBackbone(quiet), cancellationToken);
@@ -69,6 +70,7 @@ internal static class TrainingRun
             SavedModelOnValidation = result.SavedModelOnValidation,
             Leaderboard = result.Leaderboard.Select(e => new LeaderboardReport(e.Trainer.ToString().ToLowerInvariant(),
                 e.Validation?.MicroAccuracy, e.Validation?.MacroAccuracy, e.Validation?.LogLoss, e.Duration.TotalSeconds, e.Skipped)).ToList(),
+            Sweep = r.Sweep,
         };
         report.Save(reportPath);
         ConfusionPicture.Save(result.Validation, ModelFiles.ConfusionPath(r.Output));

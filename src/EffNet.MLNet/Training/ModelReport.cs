@@ -36,6 +36,10 @@ public sealed record ModelReport
     /// <summary>Every trainer tried, with its validation metrics.</summary>
     public required IReadOnlyList<LeaderboardReport> Leaderboard { get; init; }
 
+    /// <summary>The variant sweep that chose the backbone (<c>effnet train --variant auto</c>); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Sweep.SweepResult? Sweep { get; init; }
+
     /// <summary>Serializer options used for this file and for <c>--json</c> output.</summary>
     public static readonly JsonSerializerOptions Json = new()
     {

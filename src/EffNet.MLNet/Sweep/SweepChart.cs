@@ -1,0 +1,144 @@
+using System.Globalization;
+using SkiaSharp;
+
+namespace EffNet.MLNet.Sweep;
+
+/// <summary>
+/// <c>sweep.png</c>: cross-validated accuracy against measured milliseconds per image (log axis),
+/// one labelled point per variant with its fold interval, and the Pareto frontier — the user's own
+/// version of the paper's accuracy-against-size figure. Drawn with SkiaSharp, which ML.NET's image
+/// support already brings (a plotting package would bring another SkiaSharp and change how every image decodes).
+/// </summary>
+public static class SweepChart
+{
+    /// <summary>Width of the picture in pixels.</summary>
+    public const int Width = 960;
+
+    /// <summary>Height of the picture in pixels.</summary>
+    public const int Height = 640;
+
+    private const float Left = 90, Right = 40, Top = 80, Bottom = 70;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Write the chart of <paramref name="result"/> as a PNG, through a temporary file.</summary>
+    public static void Save(SweepResult result, string path)
+    {
+        var png = Render(result);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>The chart of <paramref name="result"/> as PNG bytes (<see cref="Width"/> × <see cref="Height"/>).</summary>
+    public static byte[] Render(SweepResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var text = new SKPaint { Color = SKColors.Black, TextSize = 14, IsAntialias = true };
+        using var title = new SKPaint { Color = SKColors.Black, TextSize = 18, IsAntialias = true, FakeBoldText = true };
+        using var warning = new SKPaint { Color = new SKColor(180, 30, 30), TextSize = 14, IsAntialias = true };
+        using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+        using var grid = new SKPaint { Color = new SKColor(225, 225, 225), StrokeWidth = 1, Style = SKPaintStyle.Stroke };
+        using var frontier = new SKPaint { Color = new SKColor(230, 120, 20), StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+        using var point = new SKPaint { Color = new SKColor(30, 90, 180), IsAntialias = true, Style = SKPaintStyle.Fill };
+        using var bar = new SKPaint { Color = new SKColor(30, 90, 180), StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+
+        canvas.DrawText(string.Create(Inv, $"Accuracy against cost on this machine: {result.Images} images, {result.Folds}-fold linear probe ({result.Trainer}), {result.Precision}"), Left, 30, title);
+        if (result.Warning is not null)
+            canvas.DrawText("Random weights: these accuracies say nothing about pretrained behaviour.", Left, 54, warning);
+
+        var done = result.Variants.Where(v => v.Completed).ToList();
+        var plot = new SKRect(Left, Top, Width - Right, Height - Bottom);
+        canvas.DrawRect(plot, axis);
+        canvas.DrawText("milliseconds per image, batch 1 (log scale)", plot.MidX - 140, Height - 20, text);
+        canvas.Save();
+        canvas.RotateDegrees(-90, 24, plot.MidY + 110);
+        canvas.DrawText("cross-validated accuracy (95% fold interval)", 24, plot.MidY + 110, text);
+        canvas.Restore();
+        if (done.Count == 0)
+        {
+            canvas.DrawText("No variant was evaluated.", plot.MidX - 80, plot.MidY, text);
+            return Encode(surface);
+        }
+
+        var (xLow, xHigh) = LogRange(done.Min(v => v.MillisecondsPerImage!.Value), done.Max(v => v.MillisecondsPerImage!.Value));
+        var (yLow, yHigh) = AccuracyRange(done.Min(v => v.Accuracy!.Low), done.Max(v => v.Accuracy!.High));
+        float X(double ms) => plot.Left + (float)((Math.Log10(ms) - xLow) / (xHigh - xLow)) * plot.Width;
+        float Y(double accuracy) => plot.Bottom - (float)((accuracy - yLow) / (yHigh - yLow)) * plot.Height;
+
+        foreach (var tick in LogTicks(xLow, xHigh))
+        {
+            var x = X(tick);
+            canvas.DrawLine(x, plot.Top, x, plot.Bottom, grid);
+            canvas.DrawText(tick.ToString("0.###", Inv), x - 10, plot.Bottom + 20, text);
+        }
+        var step = yHigh - yLow > 0.3 ? 0.1 : 0.05;
+        for (var tick = Math.Ceiling(yLow / step) * step; tick <= yHigh + 1e-9; tick += step)
+        {
+            var y = Y(tick);
+            canvas.DrawLine(plot.Left, y, plot.Right, y, grid);
+            canvas.DrawText(tick.ToString("P0", Inv), plot.Left - 48, y + 5, text);
+        }
+        canvas.DrawRect(plot, axis);
+
+        var onFrontier = result.ParetoFrontier.ToHashSet(StringComparer.Ordinal);
+        var frontierPoints = done.Where(v => onFrontier.Contains(v.Variant)).OrderBy(v => v.MillisecondsPerImage).ToList();
+        for (var i = 1; i < frontierPoints.Count; i++)
+            canvas.DrawLine(X(frontierPoints[i - 1].MillisecondsPerImage!.Value), Y(frontierPoints[i - 1].Accuracy!.Mean),
+                X(frontierPoints[i].MillisecondsPerImage!.Value), Y(frontierPoints[i].Accuracy!.Mean), frontier);
+
+        foreach (var v in done)
+        {
+            var x = X(v.MillisecondsPerImage!.Value);
+            canvas.DrawLine(x, Y(v.Accuracy!.Low), x, Y(v.Accuracy.High), bar);
+            canvas.DrawLine(x - 5, Y(v.Accuracy.Low), x + 5, Y(v.Accuracy.Low), bar);
+            canvas.DrawLine(x - 5, Y(v.Accuracy.High), x + 5, Y(v.Accuracy.High), bar);
+            canvas.DrawCircle(x, Y(v.Accuracy.Mean), 6, point);
+            var label = v.Variant + (v.Variant == result.Recommendation.Variant ? " (recommended)" : "");
+            canvas.DrawText(label, x + 9, Y(v.Accuracy.Mean) - 8, text);
+        }
+        canvas.DrawLine(plot.Right - 190, plot.Bottom - 20, plot.Right - 160, plot.Bottom - 20, frontier);
+        canvas.DrawText("Pareto frontier", plot.Right - 150, plot.Bottom - 15, text);
+        return Encode(surface);
+    }
+
+    private static byte[] Encode(SKSurface surface)
+    {
+        using var image = surface.Snapshot();
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    // log10 bounds with room around the points; a single cost gets a decade around it.
+    private static (double Low, double High) LogRange(double min, double max)
+    {
+        var low = Math.Log10(Math.Max(min, 1e-3));
+        var high = Math.Log10(Math.Max(max, 1e-3));
+        var pad = Math.Max(0.15, (high - low) * 0.1);
+        return (low - pad, high + pad);
+    }
+
+    private static (double Low, double High) AccuracyRange(double min, double max)
+    {
+        var low = Math.Max(0, Math.Floor((min - 0.02) * 20) / 20);
+        var high = Math.Min(1, Math.Ceiling((max + 0.02) * 20) / 20);
+        return high - low < 0.1 ? (Math.Max(0, high - 0.1), Math.Max(0.1, high)) : (low, high);
+    }
+
+    // 1, 2 and 5 times each power of ten inside the range; every integer multiple when that gives fewer than three.
+    private static IEnumerable<double> LogTicks(double low, double high)
+    {
+        var coarse = Ticks(low, high, [1, 2, 5]).ToList();
+        return coarse.Count >= 3 ? coarse : Ticks(low, high, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+
+    private static IEnumerable<double> Ticks(double low, double high, double[] multiples)
+    {
+        for (var exponent = (int)Math.Floor(low); exponent <= (int)Math.Ceiling(high); exponent++)
+            foreach (var m in multiples)
+            {
+                var tick = m * Math.Pow(10, exponent);
+                if (Math.Log10(tick) >= low && Math.Log10(tick) <= high) yield return tick;
+            }
+    }
+}
