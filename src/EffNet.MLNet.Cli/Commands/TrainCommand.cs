@@ -96,6 +96,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             WeightsSeed = s.InitSeed,
             Seed = s.Seed,
             BatchSize = s.BatchSize,
+            Precision = s.Precision.ToLowerInvariant(),
             SkipBadImages = !s.FailOnBadImage,
             AcceptTruncatedImages = s.AcceptTruncated,
             OnCacheWarning = warning => Console.Error.WriteLine("warning: " + warning),
@@ -111,12 +112,13 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             Variant = chosen, WeightsFamily = s.WeightsFamily, RandomInit = s.RandomInit, InitSeed = s.InitSeed, BatchSize = s.BatchSize,
             OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated,
+            Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
         };
         if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Markup.Escape(chosen)}[/].");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage, Sweep: sweep),
-            backbone.ResolveBackbone, cancellationToken);
+            (Func<bool, IReadOnlyList<string>, EfficientNetBackbone>)backbone.ResolveBackbone, cancellationToken);
     }
 
     internal sealed class ImageInput

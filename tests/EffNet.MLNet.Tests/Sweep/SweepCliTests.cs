@@ -84,7 +84,6 @@ public class SweepCliTests(SweptSampleData swept)
     [InlineData("--variant b0", "Unknown option 'variant'. Did you mean --variants?")]
     [InlineData("--fold 3", "Did you mean --folds?")]
     [InlineData("--precision fp16", "--precision must be fp32 or int8, not 'fp16'.")]
-    [InlineData("--precision int8", "--precision int8 is not available in this build")]
     [InlineData("--variants b0,b9", "--variants: 'b9' is not a variant")]
     [InlineData("--phi 0,x", "--phi: 'x' is not a compound coefficient")]
     [InlineData("--folds 1", "--folds must lie in [2, 50], not 1.")]

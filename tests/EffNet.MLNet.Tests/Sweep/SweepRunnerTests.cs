@@ -174,13 +174,23 @@ public class SweepRunnerTests(SweptSampleData swept)
         Assert.Equal(r.Variants.OrderByDescending(v => v.Accuracy!.Mean).ThenBy(v => v.MillisecondsPerImage).First().Variant, r.Recommendation.Variant);
     }
 
-    [Theory]
-    [InlineData("int8", "--precision int8 is not available in this build")]
-    [InlineData("fp16", "--precision must be fp32 or int8, not 'fp16'")]
-    public void Precision_other_than_fp32_is_refused_before_any_work(string precision, string message)
+    [Fact]
+    public void A_precision_other_than_fp32_or_int8_is_refused_before_any_work()
     {
-        var e = Assert.Throws<ArgumentException>(() => SweepRunner.Run(swept.Images, swept.Options with { Precision = precision }));
-        Assert.Contains(message, e.Message);
+        var e = Assert.Throws<ArgumentException>(() => SweepRunner.Run(swept.Images, swept.Options with { Precision = "fp16" }));
+        Assert.Contains("--precision must be fp32 or int8, not 'fp16'", e.Message);
+    }
+
+    [Fact]
+    public void An_int8_sweep_featurizes_with_the_int8_backbone_not_the_fp32_cache()
+    {
+        var r = SweepRunner.Run(swept.Images, swept.Options with { Precision = "int8", Variants = ["b0"] });
+        Assert.Equal("int8", r.Precision);
+        var b0 = Assert.Single(r.Variants);
+        Assert.True(b0.Completed);
+        // A different backbone identity (precision=int8;calibration=…): nothing comes from the fp32 sweeps' cache.
+        Assert.Equal(90, b0.FeaturizedImages);
+        Assert.Equal(0, b0.CacheHits);
     }
 
     [Fact]
