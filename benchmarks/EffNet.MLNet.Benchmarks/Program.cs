@@ -11,6 +11,7 @@ return command switch
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
+    "fit-overhead" => FitOverheadBenchmark.Run(options),
     _ => Usage(),
 };
 
