@@ -59,6 +59,23 @@ public class MLContextConventionTests
     }
 
     [Fact]
+    public void The_callers_log_counts_feature_cache_hits()
+    {
+        using var home = new TempDir();
+        var ml = new MLContext(seed: 1);
+        var messages = Messages(ml);
+        var featurizer = ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(Training.ImageClassifierTrainer.EmptyInput(ml));
+        var images = SampleData.Rows().Take(3).Select(r => new Training.LabeledImage(r.ImagePath, r.Label)).ToList();
+        using (var cache = new Training.FeatureCache(home.Path, featurizer.FeatureIdentity, featurizer.Backbone.FeatureDimension))
+        {
+            Training.ImageClassifierTrainer.Featurize(ml, featurizer, images.Take(2).ToList(), cache);
+            Training.ImageClassifierTrainer.Featurize(ml, featurizer, images, cache);
+        }
+        Assert.Contains("Info: Feature cache: 0 of 2 images found, 2 to featurize.", messages);
+        Assert.Contains("Info: Feature cache: 2 of 3 images found, 1 to featurize.", messages);
+    }
+
+    [Fact]
     public void The_callers_log_says_whether_weights_were_downloaded_or_found_in_the_cache()
     {
         using var cache = new TempDir();

@@ -17,6 +17,10 @@ internal sealed class FeaturizerContext
         CancellationToken = cancellationToken;
     }
 
+    /// <summary>The context behind <paramref name="ml"/>'s catalogs (where ML.NET's own components log).</summary>
+    public static FeaturizerContext Of(Microsoft.ML.MLContext ml, CancellationToken cancellationToken = default) =>
+        new(CatalogEnvironment.Of(ml.Transforms) ?? ml, cancellationToken);
+
     public IHostEnvironment Environment { get; }
 
     public CancellationToken CancellationToken { get; }
