@@ -13,6 +13,7 @@ return command switch
     "serving" => ServingBenchmark.Run(),
     "preprocess-fidelity" => PreprocessFidelityBenchmark.Run(options),
     "int8" => Int8Benchmark.Run(options),
+    "fit-overhead" => FitOverheadBenchmark.Run(options),
     _ => Usage(),
 };
 

@@ -6,7 +6,7 @@ namespace EffNet.MLNet;
 /// written), which is then renamed over the target. The temporary file is deleted whatever
 /// happens, short of the process being killed.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Write <paramref name="path"/> with <paramref name="write"/>; its folder is created if missing.</summary>
     /// <param name="path">The file to write.</param>

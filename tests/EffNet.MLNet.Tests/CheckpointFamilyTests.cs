@@ -50,8 +50,9 @@ public class CheckpointFamilyTests
         var b0 = EfficientNetArchitecture.For(EfficientNetVariant.B0);
         var ex = Assert.Throws<CheckpointFormatException>(() => CheckpointLoader.Load(b0, path));
         Assert.Contains("weights.pth", ex.Message);
-        Assert.Contains("--weights-family timm or timm-tf", ex.Message);
-        Assert.Contains("CheckpointFamily.Timm or TimmTensorFlow", ex.Message);
+        // A C# caller is told the property, never the command line's flag.
+        Assert.Contains("WeightsFamily = CheckpointFamily.Timm or TimmTensorFlow", ex.Message);
+        Assert.DoesNotContain("--", ex.Message);
 
         Assert.Equal(CheckpointFamily.Timm, CheckpointLoader.Load(b0, path, CheckpointFamily.Timm).Family);
         Assert.Equal(CheckpointFamily.Torchvision, CheckpointLoader.Load(b0, TorchvisionFixtures.File("b0.pth")).Family);

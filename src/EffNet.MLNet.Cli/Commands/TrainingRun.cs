@@ -62,7 +62,7 @@ internal static class TrainingRun
             Backbone = BackboneReport.From(backbone),
             Trainer = result.Trainer.ToString().ToLowerInvariant(),
             Settings = new TrainingSettingsReport(r.TrainerOption, r.ValidationFraction, r.Seed, r.TimeBudget,
-                r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed, r.Backbone.Variant, Weights.CheckpointFamilies.DisplayName(backbone.WeightsFamily)),
+                r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed ?? 0, r.Backbone.Variant, Weights.CheckpointFamilies.DisplayName(backbone.WeightsFamily)),
             Data = new DataReport(Path.GetFullPath(r.Data), images.Count, result.TrainCount, result.ValidationCount,
                 images.GroupBy(i => i.Label).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
                 result.ValidationImages.Select(i => i.ImagePath).ToList(), images.Count - hits, hits, bad.Count),

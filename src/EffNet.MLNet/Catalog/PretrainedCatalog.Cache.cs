@@ -47,10 +47,17 @@ public sealed partial class PretrainedCatalog
     public Uri AddressOf(PretrainedWeights entry) => Mirror is null ? entry.Url : new Uri(new Uri(Mirror), entry.FileName);
 
     /// <summary>Path of the verified checkpoint in the cache, downloading it first if needed.</summary>
-    public string EnsureWeights(string variant, IProgress<DownloadProgress>? progress = null)
+    /// <param name="variant"><c>b0</c>…<c>b7</c>.</param>
+    /// <param name="progress">Receives the bytes downloaded so far (nothing when the file is already in the cache).</param>
+    /// <param name="cancellationToken">Stops the download; the bytes received are kept in <c>FILE.partial</c> and the next call resumes them.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public string EnsureWeights(string variant, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var entry = Find(variant) ?? throw new ArgumentException(
-            $"No pretrained weights are published for EfficientNet '{variant}'; pass a checkpoint (WeightsPath / --weights) or use random initialisation.");
-        return new WeightsDownloader(this).Ensure(entry, progress);
+            $"No pretrained weights are published for EfficientNet '{variant}'; {OptionWording.NoWeightsRemedy}.");
+        return new WeightsDownloader(this).Ensure(entry, progress, cancellationToken);
     }
+
+    /// <summary>Whether a variant's file is already in the cache (verified or not): <see cref="EnsureWeights"/> will not download it.</summary>
+    internal bool HasFile(PretrainedWeights entry) => File.Exists(Path.Combine(CacheDirectory, entry.FileName));
 }

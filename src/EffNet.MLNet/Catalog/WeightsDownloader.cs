@@ -28,14 +28,14 @@ internal sealed class WeightsDownloader
     /// <summary>How long to wait for another process's download before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
-    public string Ensure(PretrainedWeights entry, IProgress<DownloadProgress>? progress = null)
+    public string Ensure(PretrainedWeights entry, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(_catalog.CacheDirectory);
         var target = Path.Combine(_catalog.CacheDirectory, entry.FileName);
         var pins = HashPins.For(entry, target);
         if (IsVerified(target, pins)) return target;
 
-        using var lockFile = AcquireLock(target + ".lock");
+        using var lockFile = AcquireLock(target + ".lock", cancellationToken);
         if (IsVerified(target, pins)) return target; // another process finished it while we waited
         if (File.Exists(target))
         {
@@ -53,7 +53,7 @@ internal sealed class WeightsDownloader
         var partial = target + ".partial";
         try
         {
-            DownloadWithRetries(address, partial, entry.FileName, progress);
+            DownloadWithRetries(address, partial, entry.FileName, progress, cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
         {
@@ -61,7 +61,7 @@ internal sealed class WeightsDownloader
                 $"Could not download the EfficientNet {entry.Variant} weights from {address} ({ex.Message}). " +
                 (File.Exists(partial) ? $"The {new FileInfo(partial).Length:N0} bytes received are kept in '{partial}'; running again resumes from there. " : "") +
                 $"Or download {entry.FileName} on a connected machine and place it at '{target}', or set EFFNET_MIRROR to a base address that serves {entry.FileName}, " +
-                "or pass a checkpoint (--weights FILE) or --random-init.", ex);
+                $"or {OptionWording.NoWeightsRemedy}.", ex);
         }
 
         var actual = FileHash.Sha256(partial);
@@ -90,14 +90,14 @@ internal sealed class WeightsDownloader
             $"in '{HashPins.PinFile(target)}'; or place the file at '{target}' yourself.");
     }
 
-    private void DownloadWithRetries(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress)
+    private void DownloadWithRetries(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         var delay = _catalog.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                DownloadAsync(address, partial, fileName, progress).GetAwaiter().GetResult();
+                DownloadAsync(address, partial, fileName, progress, cancellationToken).GetAwaiter().GetResult();
                 return;
             }
             catch (Exception ex) when (IsTransient(ex))
@@ -109,7 +109,7 @@ internal sealed class WeightsDownloader
                         TimeoutException => new TimeoutException($"{ex.Message}; gave up after {attempt} attempts", ex),
                         _ => new IOException($"{ex.Message}; gave up after {attempt} attempts", ex),
                     };
-                Thread.Sleep(delay);
+                if (cancellationToken.WaitHandle.WaitOne(delay)) cancellationToken.ThrowIfCancellationRequested();
                 delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
             }
         }
@@ -123,10 +123,12 @@ internal sealed class WeightsDownloader
         _ => false,
     };
 
-    private async Task DownloadAsync(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress)
+    private async Task DownloadAsync(Uri address, string partial, string fileName, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         var stall = _catalog.StallTimeout;
-        using var quiet = new CancellationTokenSource(stall);
+        // The caller's token stops the download; the bytes received stay in the partial file for the next run.
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        quiet.CancelAfter(stall);
         TimeoutException Stalled(string what) => new($"the server sent nothing for {stall.TotalSeconds:0.#} s {what}");
 
         var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
@@ -134,7 +136,7 @@ internal sealed class WeightsDownloader
         if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
         HttpResponseMessage response;
         try { response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, quiet.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) when (quiet.IsCancellationRequested) { throw Stalled("before answering"); }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested && !cancellationToken.IsCancellationRequested) { throw Stalled("before answering"); }
         using (response)
         {
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
@@ -158,7 +160,7 @@ internal sealed class WeightsDownloader
                 quiet.CancelAfter(stall);
                 int read;
                 try { read = await source.ReadAsync(buffer, quiet.Token).ConfigureAwait(false); }
-                catch (OperationCanceledException) when (quiet.IsCancellationRequested) { throw Stalled($"after {have:N0} bytes"); }
+                catch (OperationCanceledException) when (quiet.IsCancellationRequested && !cancellationToken.IsCancellationRequested) { throw Stalled($"after {have:N0} bytes"); }
                 if (read == 0) break;
                 sink.Write(buffer, 0, read);
                 have += read;
@@ -174,7 +176,7 @@ internal sealed class WeightsDownloader
         }
     }
 
-    private FileStream AcquireLock(string path)
+    private FileStream AcquireLock(string path, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + LockTimeout;
         while (true)
@@ -185,7 +187,7 @@ internal sealed class WeightsDownloader
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
-                Thread.Sleep(200);
+                if (cancellationToken.WaitHandle.WaitOne(200)) cancellationToken.ThrowIfCancellationRequested();
             }
         }
     }

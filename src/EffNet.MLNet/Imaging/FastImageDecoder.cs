@@ -14,7 +14,7 @@ namespace EffNet.MLNet.Imaging;
 /// Damage found only while decoding the body is a <see cref="BadImageException"/>, like damage in
 /// the header; so is a truncated image unless the caller accepts it.
 /// </summary>
-public static class FastImageDecoder
+internal static class FastImageDecoder
 {
     /// <summary>
     /// Changes whenever a change to this decoder alters the pixels it produces, so that features

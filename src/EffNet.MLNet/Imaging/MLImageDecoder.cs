@@ -13,7 +13,7 @@ namespace EffNet.MLNet.Imaging;
 /// decompression-bomb limit throws <see cref="BadImageException"/> before any pixel is allocated
 /// where that can be known from the header.
 /// </summary>
-public static class MLImageDecoder
+internal static class MLImageDecoder
 {
     /// <summary>Decode <paramref name="bytes"/>; <paramref name="name"/> is how errors name the input (an upload's file name).</summary>
     /// <exception cref="BadImageException">The bytes are not a usable image; the reason says why.</exception>

@@ -124,8 +124,9 @@ public sealed class EfficientNetBackbone
         }
         else if (options.RandomInit)
         {
-            weights = RandomWeights.Create(architecture, options.Seed);
-            sha = RandomWeightsPrefix + options.Seed.ToString(CultureInfo.InvariantCulture);
+            var seed = options.Seed ?? 0;
+            weights = RandomWeights.Create(architecture, seed);
+            sha = RandomWeightsPrefix + seed.ToString(CultureInfo.InvariantCulture);
         }
         else
         {

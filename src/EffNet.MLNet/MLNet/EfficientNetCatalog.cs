@@ -16,6 +16,15 @@ public static class EfficientNetCatalog
     /// or an <c>MLImage</c> (from <c>LoadImages</c>, or from encoded bytes with <c>MLImage.CreateFromStream</c>).
     /// </param>
     /// <param name="options">Backbone and runtime options; default: pretrained B0.</param>
+    /// <remarks>
+    /// The featurizer runs under the <see cref="MLContext"/> that owns <paramref name="catalog"/>: its
+    /// <see cref="MLContext.Log"/> receives the weight download or cache hit, progress while images are
+    /// featurized and every bad image given NaN features; <see cref="EfficientNetFeaturizerOptions.RandomInit"/>
+    /// weights without a <see cref="EfficientNetFeaturizerOptions.Seed"/> take theirs from the context's seed;
+    /// and <c>mlContext.CancelExecution()</c> (Microsoft.ML.Experimental), like
+    /// <see cref="EfficientNetFeaturizerOptions.CancellationToken"/>, stops featurization with an
+    /// <see cref="OperationCanceledException"/>. Pretrained weights are resolved (downloaded once) by this call.
+    /// </remarks>
     /// <example>
     /// <code>
     /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
@@ -34,7 +43,7 @@ public static class EfficientNetCatalog
         EfficientNetFeaturizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new EfficientNetFeaturizerEstimator(outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions());
+        return new EfficientNetFeaturizerEstimator(catalog, outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions());
     }
 
     /// <summary>Featurize with an already resolved backbone (shared between pipelines, or built from a custom graph).</summary>
@@ -43,6 +52,6 @@ public static class EfficientNetCatalog
         string outputColumnName = "Features", string inputColumnName = "ImagePath", EfficientNetFeaturizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new EfficientNetFeaturizerEstimator(outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions(), backbone);
+        return new EfficientNetFeaturizerEstimator(catalog, outputColumnName, inputColumnName, options ?? new EfficientNetFeaturizerOptions(), backbone);
     }
 }

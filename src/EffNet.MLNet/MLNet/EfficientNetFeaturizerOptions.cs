@@ -12,7 +12,10 @@ namespace EffNet.MLNet;
 /// </summary>
 public sealed record EfficientNetFeaturizerOptions
 {
-    /// <summary><c>b0</c>…<c>b7</c>, <c>phi=X</c> or <c>w=W,d=D,r=R</c>. Default: <c>b0</c>.</summary>
+    /// <summary>
+    /// <c>b0</c>…<c>b7</c> (<see cref="EfficientNetVariants.B0"/>…<see cref="EfficientNetVariants.B7"/>),
+    /// <c>phi=X</c> (<see cref="EfficientNetVariants.Phi"/>) or <c>w=W,d=D,r=R</c> (<see cref="EfficientNetVariants.Custom"/>). Default: <c>b0</c>.
+    /// </summary>
     public string Variant { get; init; } = "b0";
 
     /// <summary>A torchvision (<c>features.N…</c>) or timm checkpoint, <c>.pth</c> or <c>.safetensors</c>, for <see cref="Variant"/>.</summary>
@@ -32,8 +35,11 @@ public sealed record EfficientNetFeaturizerOptions
     /// <summary>Use seeded random weights instead of a checkpoint.</summary>
     public bool RandomInit { get; init; }
 
-    /// <summary>Seed for <see cref="RandomInit"/>.</summary>
-    public int Seed { get; init; }
+    /// <summary>
+    /// Seed for <see cref="RandomInit"/>. Default: drawn from the seed of the <c>MLContext</c> whose
+    /// <c>Transforms</c> made the featurizer (0 for <see cref="EfficientNetBackbone.Resolve"/>).
+    /// </summary>
+    public int? Seed { get; init; }
 
     /// <summary>Global pooling of the last feature map. Default: average.</summary>
     public Pooling Pooling { get; init; } = Pooling.Average;
@@ -116,4 +122,12 @@ public sealed record EfficientNetFeaturizerOptions
     /// instance <see cref="CalibrationSample.Pick"/> of your training images (64 is plenty).
     /// </summary>
     public IReadOnlyList<string>? CalibrationImages { get; init; }
+
+    /// <summary>
+    /// Stops the pretrained weights' download (the bytes received are kept and resumed next time) and
+    /// featurization (at the next row) with an <see cref="OperationCanceledException"/>, as
+    /// <c>mlContext.CancelExecution()</c> does. ML.NET's <c>Fit</c> and <c>Transform</c> take no token, so it
+    /// travels here. Default: none.
+    /// </summary>
+    public CancellationToken CancellationToken { get; init; }
 }

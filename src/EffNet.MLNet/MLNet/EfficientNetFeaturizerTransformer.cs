@@ -20,10 +20,12 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     private readonly EfficientNetFeaturizerOptions _options;
     private readonly bool _fastPath;
     private readonly bool _inputIsPath;
+    private readonly FeaturizerContext _context;
 
-    internal EfficientNetFeaturizerTransformer(MLContext ml, EfficientNetBackbone backbone, string output, string input, DataViewType inputType,
-        EfficientNetFeaturizerOptions options, IDataView data)
+    internal EfficientNetFeaturizerTransformer(TransformsCatalog transforms, FeaturizerContext context, EfficientNetBackbone backbone, string output, string input,
+        DataViewType inputType, EfficientNetFeaturizerOptions options, IDataView data)
     {
+        _context = context;
         Backbone = backbone;
         OutputColumnName = output;
         InputColumnName = input;
@@ -34,16 +36,17 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         if (backbone.Preprocessing == Preprocessing.TorchvisionExact && !_fastPath)
             throw new ArgumentException($"Preprocessing.TorchvisionExact needs FastDecode on and an image-path column ('{input}' is {inputType}): stock ML.NET's ResizeImages cannot resize as torchvision does.", nameof(options));
         FeatureSession.EnsureAvailable(options.ExecutionProvider, options.CudaDeviceId);
-        _chain = new StockFeaturizerChain(ml, backbone, output, input, inputType, options);
+        _chain = new StockFeaturizerChain(transforms, backbone, output, input, inputType, options);
         _stock = _chain.Full.Fit(data);
         _preprocess = _chain.Preprocess.Fit(data);
         // The same preprocessing from an image column that CheckedImageView loads after checking each path.
         _checkedColumn = output + "__effnet_checked";
         _checkedPreprocess = _inputIsPath
-            ? new StockFeaturizerChain(ml, backbone, output, _checkedColumn, new Microsoft.ML.Transforms.Image.ImageDataViewType(), options).Preprocess
+            ? new StockFeaturizerChain(transforms, backbone, output, _checkedColumn, new Microsoft.ML.Transforms.Image.ImageDataViewType(), options).Preprocess
                 .Fit(new CheckedImageView(data, input, _checkedColumn, null, false))
             : null;
         _session = new Lazy<FeatureSession>(() => new FeatureSession(backbone.ToBytes(), options.Threads, options.ExecutionProvider, options.CudaDeviceId));
+        context.Info($"Featurizer fitted: column '{input}' to '{output}', {(_fastPath ? "the fast decoder" : "ML.NET's image transforms")}, batches of {BatchSize}.");
     }
 
     /// <summary>The backbone that computes the features.</summary>
@@ -96,7 +99,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
         Func<IFeatureBatches> batches = _fastPath
             ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept, Backbone.Preparation)
             : () => StockBatches(input, session, accept);
-        return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize, onBadImage, report);
+        return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize, onBadImage, report, _context);
     }
 
     private PixelBatches StockBatches(IDataView input, FeatureSession session, bool acceptTruncated)

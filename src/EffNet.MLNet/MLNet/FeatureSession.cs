@@ -9,7 +9,7 @@ namespace EffNet.MLNet;
 /// intra-op threads, and concurrent runs on one session aborted the process under test (in ONNX
 /// Runtime's thread-pool profiler) when ML.NET's sessions were used from several threads.
 /// </summary>
-public sealed class FeatureSession : IDisposable
+internal sealed class FeatureSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _inputName;

@@ -20,10 +20,12 @@ internal sealed class FeaturizedDataView : IDataView
     private readonly int _featureIndex;
     private readonly BadImageHandling _onBadImage;
     private readonly Action<ImageIssue>? _report;
+    private readonly FeaturizerContext? _context;
 
     public FeaturizedDataView(IDataView input, Func<IFeatureBatches> batches, DataViewSchema schema, string outputColumn, int dimension, int batchSize,
-        BadImageHandling onBadImage = BadImageHandling.Throw, Action<ImageIssue>? report = null)
+        BadImageHandling onBadImage = BadImageHandling.Throw, Action<ImageIssue>? report = null, FeaturizerContext? context = null)
     {
+        _context = context;
         _onBadImage = onBadImage;
         _report = report;
         _input = input;
@@ -69,6 +71,7 @@ internal sealed class FeaturizedDataView : IDataView
         private int _index = -1;
         private ImageIssue?[] _issues = [];
         private bool _missing;
+        private readonly FeaturizationProgress? _progress;
 
         public Cursor(FeaturizedDataView view, DataViewRowCursor main, IFeatureBatches? batches, HashSet<int> active)
         {
@@ -78,6 +81,7 @@ internal sealed class FeaturizedDataView : IDataView
             _active = active;
             _dim = view._dimension;
             _features = batches is null ? [] : new float[view._batchSize * _dim];
+            _progress = batches is not null && view._context is { } context ? new FeaturizationProgress(context) : null;
         }
 
         public override DataViewSchema Schema => _view.Schema;
@@ -92,8 +96,14 @@ internal sealed class FeaturizedDataView : IDataView
 
         public override bool MoveNext()
         {
-            if (!_main.MoveNext()) return false;
+            _view._context?.ThrowIfCancelled();
+            if (!_main.MoveNext())
+            {
+                _progress?.Finished();
+                return false;
+            }
             if (_batches is null) return true;
+            _progress?.Row();
             if (++_index >= _inBatch)
             {
                 if (!_batches.Next(_features, out _inBatch, out _issues)) throw new InvalidOperationException("The image rows ended before the other columns did.");
@@ -104,6 +114,7 @@ internal sealed class FeaturizedDataView : IDataView
             {
                 if (!issue.Accepted && _view._onBadImage == BadImageHandling.Throw) throw new BadImageException(issue.ImagePath, issue.Reason);
                 _view._report?.Invoke(issue);
+                _progress?.Issue(issue);
                 _missing = !issue.Accepted;
             }
             return true;

@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace EffNet.MLNet;
 
 /// <summary>Loads a saved ML.NET model with an error that names the file when it cannot be read.</summary>
-public static class SavedModel
+internal static class SavedModel
 {
     /// <summary>Load the model at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

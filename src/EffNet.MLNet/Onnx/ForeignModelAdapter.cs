@@ -10,7 +10,7 @@ namespace EffNet.MLNet.Onnx;
 /// feeding it become the output <c>features</c>; the input becomes <c>pixels</c> [N, 3, S, S]
 /// RGB 0…255 with centre crop, ImageNet normalisation and, for NHWC models, a transpose in front.
 /// </summary>
-public static class ForeignModelAdapter
+internal static class ForeignModelAdapter
 {
     /// <summary>The adapted graph and what was found out about the original.</summary>
     /// <param name="Graph">pixels → features.</param>

@@ -110,6 +110,8 @@ public static class ImageClassifierTrainer
             if (cache is not null && cache.TryGet(hashes![i], out var v)) vectors[i] = v; else missing.Add(i);
         var hits = images.Count - missing.Count;
         progress?.Report(hits);
+        if (cache is not null)
+            FeaturizerContext.Of(ml, cancellationToken).Info($"Feature cache: {hits:N0} of {images.Count:N0} images found, {missing.Count:N0} to featurize.");
 
         var bad = new List<Imaging.BadImage>();
         var truncated = new List<Imaging.BadImage>();

@@ -1,7 +1,7 @@
 namespace EffNet.MLNet.Training;
 
 /// <summary>A train/validation split that keeps each label's share (seeded, reproducible).</summary>
-public static class StratifiedSplit
+internal static class StratifiedSplit
 {
     /// <summary>
     /// Split the indices of <paramref name="labels"/>: about <paramref name="validationFraction"/>

@@ -5,7 +5,7 @@ namespace EffNet.MLNet.Weights;
 /// it: each output channel's kernel is scaled and the shift becomes the bias. Done in double
 /// precision so the folded float32 graph matches the unfolded reference to rounding.
 /// </summary>
-public static class BatchNormFolding
+internal static class BatchNormFolding
 {
     /// <summary>Changes whenever a change to the folding alters the folded weights (and so the features).</summary>
     public const string Version = "1";

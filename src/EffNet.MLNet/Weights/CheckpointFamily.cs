@@ -87,8 +87,7 @@ public static partial class CheckpointFamilies
 
     private const string UntoldTimmFamily =
         "the tensor names are timm's, but timm's efficientnet_bN and tf_efficientnet_bN checkpoints share them and differ in padding and batch-norm ε, " +
-        "and the file name says neither. Say which: --weights-family timm or timm-tf on the command line, " +
-        "WeightsFamily = CheckpointFamily.Timm or TimmTensorFlow in EfficientNetFeaturizerOptions (or the family argument of CheckpointLoader.Load); " +
+        "and the file name says neither. Say which: " + OptionWording.TimmFamilyRemedy + "; " +
         "or keep timm's file name (tf_efficientnet_b0_aa-827b6e33.pth, efficientnet_b0_ra-3dd342df.pth).";
 
     /// <summary>

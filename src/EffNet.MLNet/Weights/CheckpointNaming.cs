@@ -7,7 +7,7 @@ namespace EffNet.MLNet.Weights;
 /// a weight under <see cref="ConvPrefix"/> and scale/shift/statistics under
 /// <see cref="BatchNormPrefix"/>; a squeeze-and-excitation convolution has weight and bias.
 /// </summary>
-public abstract class CheckpointNaming
+internal abstract class CheckpointNaming
 {
     /// <summary>torchvision's <c>efficientnet_bN</c> state_dict (<c>features.N…</c>, <c>classifier.1…</c>).</summary>
     public static CheckpointNaming Torchvision { get; } = new TorchvisionNaming();

@@ -10,7 +10,7 @@ namespace EffNet.MLNet.Weights;
 /// Every tensor's view is checked against its storage before any data is read: broadcast
 /// (stride 0) and overlapping views, and tensors sharing bytes, are refused.
 /// </summary>
-public static class PthCheckpointReader
+internal static class PthCheckpointReader
 {
     /// <summary>The largest <c>data.pkl</c> accepted; a state_dict's pickle is kilobytes (B7's is 192 KB).</summary>
     public const long MaxPickleBytes = 16L * 1024 * 1024;

@@ -9,7 +9,7 @@ namespace EffNet.MLNet.Weights;
 /// offset is checked against the file before anything is allocated, and, as the format
 /// requires, no two tensors may name the same bytes or the same name.
 /// </summary>
-public static class SafetensorsReader
+internal static class SafetensorsReader
 {
     // The format allows 100 MB; an EfficientNet's header is about 100 KB, and parsing one costs several times its size.
     private const long MaxHeaderBytes = 16L * 1024 * 1024;

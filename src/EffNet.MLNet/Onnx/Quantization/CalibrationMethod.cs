@@ -1,7 +1,7 @@
 namespace EffNet.MLNet.Onnx.Quantization;
 
 /// <summary>How an activation's quantization range is chosen from the values seen on the calibration images.</summary>
-public enum CalibrationMethod
+internal enum CalibrationMethod
 {
     /// <summary>The smallest and largest value seen: nothing clips, rare outliers widen the step.</summary>
     MinMax,

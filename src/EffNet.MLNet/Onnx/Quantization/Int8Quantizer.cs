@@ -8,7 +8,7 @@ namespace EffNet.MLNet.Onnx.Quantization;
 /// measured on calibration images. The result is standard ONNX that ONNX Runtime (and so ML.NET's
 /// <c>ApplyOnnxModel</c>) runs with integer kernels.
 /// </summary>
-public static class Int8Quantizer
+internal static class Int8Quantizer
 {
     /// <summary>Changes whenever a change to the quantization alters the int8 features.</summary>
     public const string Version = "1";
