@@ -11,6 +11,7 @@ internal static class FlagWording
     [
         (OptionWording.NoWeightsRemedy, "pass a checkpoint (--weights FILE) or --random-init"),
         (OptionWording.TimmFamilyRemedy, "--weights-family timm or timm-tf"),
+        (OptionWording.SweepRandomWeightsRemedy, "--random-init"),
     ];
 
     public static string ForCommandLine(string message)

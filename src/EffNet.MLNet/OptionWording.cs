@@ -11,6 +11,9 @@ internal static class OptionWording
     public const string NoWeightsRemedy =
         "set a checkpoint (WeightsPath), your own EfficientNet ONNX model (OnnxModelPath) or seeded random weights (RandomInit = true) in EfficientNetFeaturizerOptions";
 
+    /// <summary>How to sweep a variant that has no published weights.</summary>
+    public const string SweepRandomWeightsRemedy = "seeded random weights (SweepOptions.RandomInit = true)";
+
     /// <summary>How to say which timm family a renamed checkpoint comes from.</summary>
     public const string TimmFamilyRemedy =
         "WeightsFamily = CheckpointFamily.Timm or TimmTensorFlow in EfficientNetFeaturizerOptions (or the family argument of CheckpointLoader.Load)";

@@ -92,7 +92,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             var data = DataSource.Validate(Data);
             if (!data.Successful) return data;
             if (WeightsDir is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights-dir DIR and --random-init.");
-            if (SweepRunner.PrecisionProblem(Precision) is { } precision) return ValidationResult.Error(precision);
+            if (SweepRunner.PrecisionProblem(Precision, "--precision") is { } precision) return ValidationResult.Error(precision);
             if (Folds is < 2 or > 50) return ValidationResult.Error($"--folds must lie in [2, 50], not {Folds}.");
             if (TimeBudget is <= 0) return ValidationResult.Error($"--time-budget must be positive, not {TimeBudget}.");
             if (MaxMsPerImage is <= 0) return ValidationResult.Error($"--max-ms-per-image must be positive, not {MaxMsPerImage}.");

@@ -17,7 +17,7 @@ internal static class Int8Calibration
         if (images is null || images.Count == 0)
             throw new ArgumentException(
                 "Precision.Int8 needs calibration images: set EfficientNetFeaturizerOptions.CalibrationImages, for instance to " +
-                "CalibrationSample.Pick(your training image paths) (the CLI's --calibration DIR, or by default a sample of --data).", nameof(options));
+                "CalibrationSample.Pick(your training image paths).", nameof(options));
         var paths = images.Select(p => options.ImageFolder is { } folder ? Path.Combine(folder, p) : p).Order(StringComparer.Ordinal).ToList();
         var pixels = new List<float[]>(paths.Count);
         using var contents = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

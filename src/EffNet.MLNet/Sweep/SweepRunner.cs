@@ -18,16 +18,18 @@ public static class SweepRunner
 {
     /// <summary>What a sweep with random weights says about its accuracies.</summary>
     public const string RandomInitWarning =
-        "These accuracies come from random weights (--random-init). They check that the sweep works; they say nothing about how the pretrained variants compare on your data.";
+        "These accuracies come from seeded random weights, not pretrained ones. They check that the sweep works; they say nothing about how the pretrained variants compare on your data.";
 
     /// <summary>The precisions a sweep accepts.</summary>
     public static readonly IReadOnlyList<string> Precisions = ["fp32", "int8"];
 
     /// <summary>Why <paramref name="precision"/> cannot be swept, or null when it can.</summary>
-    public static string? PrecisionProblem(string precision) => precision switch
+    /// <param name="precision">The precision asked for.</param>
+    /// <param name="name">What the caller calls the setting (the command line passes its flag).</param>
+    public static string? PrecisionProblem(string precision, string name = "SweepOptions.Precision") => precision switch
     {
         "fp32" or "int8" => null,
-        _ => $"--precision must be fp32 or int8, not '{precision}'.",
+        _ => $"{name} must be fp32 or int8, not '{precision}'.",
     };
 
     /// <summary>Sweep <paramref name="images"/> over the variants of <paramref name="options"/>, smallest first.</summary>

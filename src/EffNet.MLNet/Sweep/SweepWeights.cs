@@ -26,7 +26,7 @@ internal static class SweepWeights
             1 => matches[0],
             0 => throw new FileNotFoundException(
                 $"The weights folder '{folder}' has no checkpoint for {variant}: expected {(published is null ? "" : $"'{published.FileName}' (torchvision) or ")}a .pth or .safetensors file whose name contains '{stem}'. " +
-                (published is null ? $"{variant} has no published weights; sweep it with --random-init, or leave it out." : "Place the file there, or leave the variant out."), folder),
+                (published is null ? $"{variant} has no published weights; sweep it with " + OptionWording.SweepRandomWeightsRemedy + ", or leave it out." : "Place the file there, or leave the variant out."), folder),
             _ => throw new ArgumentException($"The weights folder '{folder}' has {matches.Count} checkpoints for {variant} ({string.Join(", ", matches.Select(Path.GetFileName))}); keep one."),
         };
     }
