@@ -5,34 +5,50 @@ using EffNet.MLNet.Imaging;
 namespace EffNet.MLNet;
 
 /// <summary>
-/// A bounded producer/consumer pipeline: a background task pulls image paths, decodes each batch
-/// on worker threads straight into a pooled input buffer, and hands it over; the consumer runs
-/// ONNX Runtime on batch k while batch k+1 is being decoded. Memory is bounded by the pipeline
-/// depth (a few batches), not by the number of images. An image that cannot be used does not stop
-/// the pipeline: its slot is zeroed and the batch carries an <see cref="ImageIssue"/> for it, so the
-/// consumer decides (throw, or skip the row).
+/// A bounded, ordered pipeline from image paths to features. A background task cuts the paths into
+/// batches and starts one task per batch, which decodes its images into a pooled input buffer and
+/// runs ONNX Runtime on them; up to <see cref="FeatureSession.ConcurrentRuns"/> runs go at once, and
+/// one batch more is kept in flight so that decoding overlaps inference. The consumer receives the
+/// batches in input order. Memory is bounded by the batches in flight and waiting, not by the number
+/// of images. An image that cannot be used does not stop the pipeline: its slot is zeroed and the
+/// batch carries an <see cref="ImageIssue"/> for it, so the consumer decides (throw, or skip the row).
 /// </summary>
 internal sealed class DecodePipeline : IDisposable
 {
-    private const int Depth = 2;
-    private readonly Channel<Batch> _ready = Channel.CreateBounded<Batch>(Depth);
-    private readonly ConcurrentBag<float[]> _buffers = [];
+    private readonly Channel<Task<Batch>> _ready;
+    private readonly ConcurrentBag<float[]> _pixelBuffers = [];
+    private readonly SemaphoreSlim _inFlight;
+    private readonly SemaphoreSlim _runs;
+    private readonly SemaphoreSlim _decoders;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _producer;
     private readonly FeatureSession _session;
     private readonly int _batchSize;
+    private readonly int _decodeThreads;
+    private readonly int _inFlightLimit;
     private readonly bool _acceptTruncated;
 
-    /// <summary>A decoded batch; <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated.</summary>
-    public sealed record Batch(float[] Pixels, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues, Exception? Error);
+    /// <summary>A batch's features ([Count, D]); <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated.</summary>
+    public sealed record Batch(float[] Features, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues);
 
-    public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false)
+    /// <param name="paths">The images, in output order.</param>
+    /// <param name="session">Runs the batches; its <see cref="FeatureSession.ConcurrentRuns"/> sets how many at once.</param>
+    /// <param name="batchSize">Images per run.</param>
+    /// <param name="decodeThreads">Images decoded at once, over all batches in flight.</param>
+    /// <param name="acceptTruncated">Featurize truncated images instead of reporting them as bad.</param>
+    /// <param name="batchesInFlight">Batches decoded or run at once; default one more than the concurrent runs (the overlap).</param>
+    public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false, int? batchesInFlight = null)
     {
         _session = session;
         _batchSize = batchSize;
         _acceptTruncated = acceptTruncated;
-        for (var i = 0; i < Depth + 2; i++) _buffers.Add(new float[batchSize * session.ImageSize]);
-        _producer = Task.Run(() => Produce(paths, Math.Max(1, decodeThreads)));
+        _decodeThreads = Math.Max(1, decodeThreads);
+        _inFlightLimit = Math.Max(1, batchesInFlight ?? session.ConcurrentRuns + 1);
+        _inFlight = new SemaphoreSlim(_inFlightLimit);
+        _runs = new SemaphoreSlim(session.ConcurrentRuns);
+        _decoders = new SemaphoreSlim(_decodeThreads);
+        _ready = Channel.CreateBounded<Task<Batch>>(_inFlightLimit + 1);
+        _producer = Task.Run(() => Produce(paths));
     }
 
     /// <summary>
@@ -44,53 +60,32 @@ internal sealed class DecodePipeline : IDisposable
         count = 0;
         paths = [];
         issues = [];
-        if (!_ready.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() || !_ready.Reader.TryRead(out var batch))
+        if (!_ready.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() || !_ready.Reader.TryRead(out var work))
         {
             _producer.GetAwaiter().GetResult(); // surfaces a failure of the path source itself
             return false;
         }
-        try
-        {
-            if (batch.Error is not null) throw batch.Error;
-            _session.Run(batch.Pixels.AsMemory(0, batch.Count * _session.ImageSize), batch.Count, features.AsMemory(0, batch.Count * _session.FeatureDimension));
-            count = batch.Count;
-            paths = batch.Paths;
-            issues = batch.Issues;
-            return true;
-        }
-        finally
-        {
-            _buffers.Add(batch.Pixels);
-        }
+        var batch = work.GetAwaiter().GetResult();
+        batch.Features.AsSpan(0, batch.Count * _session.FeatureDimension).CopyTo(features);
+        count = batch.Count;
+        paths = batch.Paths;
+        issues = batch.Issues;
+        return true;
     }
 
-    private async Task Produce(IEnumerable<string> paths, int threads)
+    private async Task Produce(IEnumerable<string> paths)
     {
         try
         {
-            var size = _session.InputHeight;
-            var imageSize = _session.ImageSize;
             using var source = paths.GetEnumerator();
             while (!_stop.IsCancellationRequested)
             {
                 var batch = new List<string>(_batchSize);
                 while (batch.Count < _batchSize && source.MoveNext()) batch.Add(source.Current);
                 if (batch.Count == 0) break;
-                float[]? buffer;
-                while (!_buffers.TryTake(out buffer)) await Task.Delay(1, _stop.Token);
-                Exception? error = null;
-                var issues = new ImageIssue?[batch.Count];
-                try
-                {
-                    Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = _stop.Token },
-                        i => issues[i] = Decode(batch[i], size, buffer.AsSpan(i * imageSize, imageSize)));
-                }
-                catch (AggregateException ex)
-                {
-                    error = ex.InnerExceptions.Count == 1 ? ex.InnerExceptions[0] : ex.InnerExceptions.First();
-                }
-                await _ready.Writer.WriteAsync(new Batch(buffer, batch.Count, batch, issues, error), _stop.Token);
-                if (error is not null) break;
+                await _inFlight.WaitAsync(_stop.Token);
+                var work = Task.Run(() => DecodeAndRun(batch));
+                await _ready.Writer.WriteAsync(work, _stop.Token);
             }
             _ready.Writer.TryComplete();
         }
@@ -105,11 +100,52 @@ internal sealed class DecodePipeline : IDisposable
         }
     }
 
-    private ImageIssue? Decode(string path, int size, Span<float> slot)
+    private Batch DecodeAndRun(List<string> paths)
+    {
+        var imageSize = _session.ImageSize;
+        if (!_pixelBuffers.TryTake(out var pixels)) pixels = new float[_batchSize * imageSize];
+        try
+        {
+            var issues = new ImageIssue?[paths.Count];
+            void DecodeOne(int i)
+            {
+                _decoders.Wait(_stop.Token);
+                try { issues[i] = Decode(paths[i], pixels.AsSpan(i * imageSize, imageSize)); }
+                finally { _decoders.Release(); }
+            }
+            if (paths.Count > 1 && _decodeThreads > 1)
+            {
+                try
+                {
+                    Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = _decodeThreads, CancellationToken = _stop.Token }, DecodeOne);
+                }
+                catch (AggregateException ex)
+                {
+                    throw ex.InnerExceptions[0];
+                }
+            }
+            else
+            {
+                for (var i = 0; i < paths.Count; i++) DecodeOne(i);
+            }
+            var features = new float[paths.Count * _session.FeatureDimension];
+            _runs.Wait(_stop.Token);
+            try { _session.Run(pixels.AsMemory(0, paths.Count * imageSize), paths.Count, features); }
+            finally { _runs.Release(); }
+            return new Batch(features, paths.Count, paths, issues);
+        }
+        finally
+        {
+            _pixelBuffers.Add(pixels);
+            _inFlight.Release();
+        }
+    }
+
+    private ImageIssue? Decode(string path, Span<float> slot)
     {
         try
         {
-            return FastImageDecoder.Decode(path, size, slot, acceptTruncated: _acceptTruncated)
+            return FastImageDecoder.Decode(path, _session.InputHeight, slot, acceptTruncated: _acceptTruncated)
                 ? new ImageIssue(path, AcceptedTruncation, Accepted: true)
                 : null;
         }
@@ -123,11 +159,14 @@ internal sealed class DecodePipeline : IDisposable
     /// <summary>What the warning about an accepted truncated image says.</summary>
     public const string AcceptedTruncation = "is truncated; its missing rows were filled (truncated images accepted)";
 
+    /// <summary>Stops the pipeline and waits for the batches in flight, which use the session and the buffers.</summary>
     public void Dispose()
     {
         _stop.Cancel();
         while (_ready.Reader.TryRead(out _)) { }
         try { _producer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        for (var i = 0; i < _inFlightLimit; i++)
+            if (!_inFlight.Wait(TimeSpan.FromSeconds(10))) break;
         _stop.Dispose();
     }
 }
