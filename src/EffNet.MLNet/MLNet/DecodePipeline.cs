@@ -1,54 +1,64 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using EffNet.MLNet.Imaging;
 
 namespace EffNet.MLNet;
 
 /// <summary>
-/// A bounded, ordered pipeline from image paths to features. A background task cuts the paths into
-/// batches and starts one task per batch, which decodes its images into a pooled input buffer and
-/// runs ONNX Runtime on them; up to <see cref="FeatureSession.ConcurrentRuns"/> runs go at once, and
-/// one batch more is kept in flight so that decoding overlaps inference. The consumer receives the
-/// batches in input order. Memory is bounded by the batches in flight and waiting, not by the number
-/// of images. An image that cannot be used does not stop the pipeline: its slot is zeroed and the
-/// batch carries an <see cref="ImageIssue"/> for it, so the consumer decides (throw, or skip the row).
+/// A bounded, ordered pipeline from image paths to features. Worker threads each take the next
+/// batch of paths, decode its images into their own input buffer and run ONNX Runtime on it; up to
+/// <see cref="FeatureSession.ConcurrentRuns"/> runs go at once, and one worker more than that keeps
+/// decoding while the others infer. The consumer receives the batches in input order. Memory is
+/// bounded by the workers and a window of finished batches, not by the number of images. An image
+/// that cannot be used does not stop the pipeline: its slot is zeroed and the batch carries an
+/// <see cref="ImageIssue"/> for it, so the consumer decides (throw, or skip the row).
 /// </summary>
+/// <remarks>
+/// The workers are dedicated threads, not thread-pool work items: they block in ONNX Runtime and
+/// on each other for most of their life, and blocked pool threads starve everything else that
+/// needs the pool (the decoders' <see cref="Parallel.For(int, int, Action{int})"/>, ML.NET, the caller).
+/// </remarks>
 internal sealed class DecodePipeline : IDisposable
 {
-    private readonly Channel<Task<Batch>> _ready;
-    private readonly ConcurrentBag<float[]> _pixelBuffers = [];
-    private readonly SemaphoreSlim _inFlight;
+    private readonly object _gate = new();
+    private readonly Dictionary<long, Batch> _done = [];
+    private readonly IEnumerator<string> _source;
     private readonly SemaphoreSlim _runs;
     private readonly SemaphoreSlim _decoders;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _producer;
+    private readonly Thread[] _workers;
     private readonly FeatureSession _session;
     private readonly int _batchSize;
     private readonly int _decodeThreads;
-    private readonly int _inFlightLimit;
+    private readonly int _window;
     private readonly bool _acceptTruncated;
+    private long _taken;
+    private long _consumed;
+    private long? _total;
 
-    /// <summary>A batch's features ([Count, D]); <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated.</summary>
-    public sealed record Batch(float[] Features, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues);
+    /// <summary>
+    /// A batch's features ([Count, D]); <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated;
+    /// <paramref name="Error"/> is what stopped the batch (the consumer throws it when it reaches the batch).
+    /// </summary>
+    public sealed record Batch(float[] Features, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues, Exception? Error = null);
 
     /// <param name="paths">The images, in output order.</param>
     /// <param name="session">Runs the batches; its <see cref="FeatureSession.ConcurrentRuns"/> sets how many at once.</param>
     /// <param name="batchSize">Images per run.</param>
     /// <param name="decodeThreads">Images decoded at once, over all batches in flight.</param>
     /// <param name="acceptTruncated">Featurize truncated images instead of reporting them as bad.</param>
-    /// <param name="batchesInFlight">Batches decoded or run at once; default one more than the concurrent runs (the overlap).</param>
+    /// <param name="batchesInFlight">Worker threads, each with one batch; default one more than the concurrent runs (the decode/infer overlap).</param>
     public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false, int? batchesInFlight = null)
     {
         _session = session;
         _batchSize = batchSize;
         _acceptTruncated = acceptTruncated;
         _decodeThreads = Math.Max(1, decodeThreads);
-        _inFlightLimit = Math.Max(1, batchesInFlight ?? session.ConcurrentRuns + 1);
-        _inFlight = new SemaphoreSlim(_inFlightLimit);
+        var workers = Math.Max(1, batchesInFlight ?? session.ConcurrentRuns + 1);
+        _window = 2 * workers;
         _runs = new SemaphoreSlim(session.ConcurrentRuns);
         _decoders = new SemaphoreSlim(_decodeThreads);
-        _ready = Channel.CreateBounded<Task<Batch>>(_inFlightLimit + 1);
-        _producer = Task.Run(() => Produce(paths));
+        _source = paths.GetEnumerator();
+        _workers = Enumerable.Range(0, workers).Select(i => new Thread(Work) { IsBackground = true, Name = $"effnet-decode-{i}" }).ToArray();
+        foreach (var worker in _workers) worker.Start();
     }
 
     /// <summary>
@@ -60,12 +70,18 @@ internal sealed class DecodePipeline : IDisposable
         count = 0;
         paths = [];
         issues = [];
-        if (!_ready.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() || !_ready.Reader.TryRead(out var work))
+        Batch? batch;
+        lock (_gate)
         {
-            _producer.GetAwaiter().GetResult(); // surfaces a failure of the path source itself
-            return false;
+            while (!_done.Remove(_consumed, out batch))
+            {
+                if (_consumed == _total) return false;
+                Monitor.Wait(_gate);
+            }
+            _consumed++;
+            Monitor.PulseAll(_gate);
         }
-        var batch = work.GetAwaiter().GetResult();
+        if (batch.Error is not null) throw batch.Error;
         batch.Features.AsSpan(0, batch.Count * _session.FeatureDimension).CopyTo(features);
         count = batch.Count;
         paths = batch.Paths;
@@ -73,40 +89,49 @@ internal sealed class DecodePipeline : IDisposable
         return true;
     }
 
-    private async Task Produce(IEnumerable<string> paths)
+    private void Work()
     {
-        try
+        var pixels = new float[_batchSize * _session.ImageSize];
+        while (true)
         {
-            using var source = paths.GetEnumerator();
-            while (!_stop.IsCancellationRequested)
+            long sequence;
+            var paths = new List<string>(_batchSize);
+            Exception? sourceError = null;
+            lock (_gate)
             {
-                var batch = new List<string>(_batchSize);
-                while (batch.Count < _batchSize && source.MoveNext()) batch.Add(source.Current);
-                if (batch.Count == 0) break;
-                await _inFlight.WaitAsync(_stop.Token);
-                var work = Task.Run(() => DecodeAndRun(batch));
-                await _ready.Writer.WriteAsync(work, _stop.Token);
+                while (!_stop.IsCancellationRequested && _total is null && _taken - _consumed >= _window) Monitor.Wait(_gate);
+                if (_stop.IsCancellationRequested || _total is not null) return;
+                sequence = _taken++;
+                try
+                {
+                    while (paths.Count < _batchSize && _source.MoveNext()) paths.Add(_source.Current);
+                }
+                catch (Exception ex)
+                {
+                    sourceError = ex; // a failure of the path source itself: the batch reports it, and it is the last
+                }
+                if (paths.Count == 0 || sourceError is not null) _total = sourceError is null ? sequence : sequence + 1;
+                Monitor.PulseAll(_gate);
             }
-            _ready.Writer.TryComplete();
-        }
-        catch (OperationCanceledException)
-        {
-            _ready.Writer.TryComplete();
-        }
-        catch (Exception ex)
-        {
-            _ready.Writer.TryComplete(ex);
-            throw;
+            if (paths.Count == 0 && sourceError is null) return;
+            var batch = sourceError is not null
+                ? new Batch([], 0, paths, [], sourceError)
+                : DecodeAndRun(paths, pixels);
+            lock (_gate)
+            {
+                _done[sequence] = batch;
+                Monitor.PulseAll(_gate);
+            }
+            if (batch.Error is not null) return;
         }
     }
 
-    private Batch DecodeAndRun(List<string> paths)
+    private Batch DecodeAndRun(List<string> paths, float[] pixels)
     {
         var imageSize = _session.ImageSize;
-        if (!_pixelBuffers.TryTake(out var pixels)) pixels = new float[_batchSize * imageSize];
+        var issues = new ImageIssue?[paths.Count];
         try
         {
-            var issues = new ImageIssue?[paths.Count];
             void DecodeOne(int i)
             {
                 _decoders.Wait(_stop.Token);
@@ -114,30 +139,22 @@ internal sealed class DecodePipeline : IDisposable
                 finally { _decoders.Release(); }
             }
             if (paths.Count > 1 && _decodeThreads > 1)
-            {
-                try
-                {
-                    Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = _decodeThreads, CancellationToken = _stop.Token }, DecodeOne);
-                }
-                catch (AggregateException ex)
-                {
-                    throw ex.InnerExceptions[0];
-                }
-            }
+                Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = _decodeThreads, CancellationToken = _stop.Token }, DecodeOne);
             else
-            {
                 for (var i = 0; i < paths.Count; i++) DecodeOne(i);
-            }
             var features = new float[paths.Count * _session.FeatureDimension];
             _runs.Wait(_stop.Token);
             try { _session.Run(pixels.AsMemory(0, paths.Count * imageSize), paths.Count, features); }
             finally { _runs.Release(); }
             return new Batch(features, paths.Count, paths, issues);
         }
-        finally
+        catch (AggregateException ex)
         {
-            _pixelBuffers.Add(pixels);
-            _inFlight.Release();
+            return new Batch([], 0, paths, issues, ex.InnerExceptions[0]);
+        }
+        catch (Exception ex)
+        {
+            return new Batch([], 0, paths, issues, ex);
         }
     }
 
@@ -159,14 +176,13 @@ internal sealed class DecodePipeline : IDisposable
     /// <summary>What the warning about an accepted truncated image says.</summary>
     public const string AcceptedTruncation = "is truncated; its missing rows were filled (truncated images accepted)";
 
-    /// <summary>Stops the pipeline and waits for the batches in flight, which use the session and the buffers.</summary>
+    /// <summary>Stops the workers and waits for them: they use the session, which the caller disposes next.</summary>
     public void Dispose()
     {
         _stop.Cancel();
-        while (_ready.Reader.TryRead(out _)) { }
-        try { _producer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
-        for (var i = 0; i < _inFlightLimit; i++)
-            if (!_inFlight.Wait(TimeSpan.FromSeconds(10))) break;
+        lock (_gate) Monitor.PulseAll(_gate);
+        foreach (var worker in _workers) worker.Join(TimeSpan.FromSeconds(30));
+        _source.Dispose();
         _stop.Dispose();
     }
 }
