@@ -8,7 +8,7 @@ namespace EffNet.MLNet;
 /// Thread-safe: <see cref="Run(ReadOnlyMemory{float}, int, Memory{float})"/> may be called from several
 /// threads at once, as ONNX Runtime documents for <c>InferenceSession.Run</c>. On a CPU, concurrent
 /// runs with one intra-op thread each (one per core) outran one run at a time over every core by
-/// about 1.6× for B0 (docs/BENCHMARKS.md), which is why the featurizer runs that way by default.
+/// about 1.3× for B0 on two cores (docs/BENCHMARKS.md), which is why the featurizer runs that way by default.
 /// </summary>
 public sealed class FeatureSession : IDisposable
 {
