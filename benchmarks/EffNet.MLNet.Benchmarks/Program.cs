@@ -7,7 +7,8 @@ return command switch
 {
     "graph" => GraphBenchmark.Run(options),
     "featurize" => FeaturizationBenchmark.Run(options),
-    "costs" => CostModelBenchmark.Run(options),
+    "strategy" => StrategyBenchmark.Run(options),
+    "ort" => OrtAloneGrid.Run(options),
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
@@ -19,6 +20,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|costs|memory|cache|serving [--variant b0] [--batch 8] [--rounds 20]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-images 120] [--precision fp32|int8]");
     return 2;
 }

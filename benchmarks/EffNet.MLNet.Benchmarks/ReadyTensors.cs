@@ -10,25 +10,45 @@ internal sealed class ReadyTensors
 {
     private readonly FeatureSession _session;
     private readonly float[] _pixels;
-    private readonly float[] _output;
-    private readonly int _count;
     private readonly int _batch;
+    private readonly int _imageSize;
 
     public ReadyTensors(FeatureSession session, IReadOnlyList<string> paths, int batch)
     {
         _session = session;
-        _count = paths.Count;
+        Count = paths.Count;
         _batch = batch;
-        _pixels = new float[_count * session.ImageSize];
-        _output = new float[batch * session.FeatureDimension];
-        for (var i = 0; i < _count; i++)
-            FastImageDecoder.Decode(paths[i], session.InputHeight, _pixels.AsSpan(i * session.ImageSize, session.ImageSize));
+        _imageSize = session.ImageSize;
+        _pixels = new float[Count * _imageSize];
+        Parallel.For(0, Count, i => FastImageDecoder.Decode(paths[i], session.InputHeight, _pixels.AsSpan(i * _imageSize, _imageSize)));
     }
 
-    /// <summary>Run every image through the session, <c>batch</c> at a time.</summary>
-    public void RunAll()
+    /// <summary>Images held.</summary>
+    public int Count { get; }
+
+    /// <summary>Run every image through the session given at construction, <c>batch</c> at a time, one run after another.</summary>
+    public void RunAll() => Run(_session, _batch, 1, Count);
+
+    /// <summary>
+    /// Run the first <paramref name="count"/> images through <paramref name="session"/> (which must take
+    /// the same input size), <paramref name="batch"/> at a time, keeping <paramref name="runs"/> runs going at once.
+    /// </summary>
+    public void Run(FeatureSession session, int batch, int runs, int count)
     {
-        for (var done = 0; done < _count; done += _batch)
-            _session.Run(_pixels.AsMemory(done * _session.ImageSize), Math.Min(_batch, _count - done), _output);
+        // Dedicated threads rather than Parallel.For: a busy thread pool must not quietly run the "concurrent" runs one by one.
+        var next = -1;
+        var batches = (count + batch - 1) / batch;
+        var threads = Enumerable.Range(0, runs).Select(_ => new Thread(() =>
+        {
+            var output = new float[batch * session.FeatureDimension];
+            for (var b = Interlocked.Increment(ref next); b < batches; b = Interlocked.Increment(ref next))
+            {
+                var start = b * batch;
+                var n = Math.Min(batch, count - start);
+                session.Run(_pixels.AsMemory(start * _imageSize, n * _imageSize), n, output);
+            }
+        })).ToList();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
     }
 }

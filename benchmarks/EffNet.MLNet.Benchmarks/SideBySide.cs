@@ -4,12 +4,14 @@ namespace EffNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Times several contenders in interleaved rounds (the order rotates every round), so drift in
-/// machine load hits all of them alike. Reports each one's median throughput and, for ratios,
-/// the median of per-round ratios (paired, so a slow moment of the machine cancels out).
+/// machine load hits all of them alike. Reports each one's median throughput, its median CPU cost
+/// per item (the process's CPU time over the call, every thread counted: core-ms, which a busy
+/// machine disturbs much less than wall time) and, for ratios, the median of per-round ratios
+/// (paired, so a slow moment of the machine cancels out).
 /// </summary>
 internal static class SideBySide
 {
-    public sealed record Result(IReadOnlyList<double> MedianRates, IReadOnlyList<double[]> Samples)
+    public sealed record Result(IReadOnlyList<double> MedianRates, IReadOnlyList<double[]> Samples, IReadOnlyList<double> MedianCoreMs)
     {
         /// <summary>Median over rounds of contender <paramref name="a"/>'s rate over <paramref name="b"/>'s in the same round.</summary>
         public double Ratio(int a, int b) => Median(Samples[a].Zip(Samples[b], (x, y) => x / y));
@@ -20,18 +22,24 @@ internal static class SideBySide
     public static Result Measure(int rounds, int itemsPerCall, int callsPerRound, params Action[] contenders)
     {
         var samples = contenders.Select(_ => new double[rounds]).ToArray();
+        var coreMs = contenders.Select(_ => new double[rounds]).ToArray();
+        var process = Process.GetCurrentProcess();
         for (var round = 0; round < rounds; round++)
             for (var k = 0; k < contenders.Length; k++)
             {
                 var i = (k + round) % contenders.Length;
+                process.Refresh();
+                var cpu = process.TotalProcessorTime;
                 var watch = Stopwatch.StartNew();
                 for (var c = 0; c < callsPerRound; c++) contenders[i]();
                 samples[i][round] = itemsPerCall * callsPerRound / watch.Elapsed.TotalSeconds;
+                process.Refresh();
+                coreMs[i][round] = (process.TotalProcessorTime - cpu).TotalMilliseconds / (itemsPerCall * callsPerRound);
             }
-        return new Result(samples.Select(s => Median(s)).ToList(), samples);
+        return new Result(samples.Select(s => Median(s)).ToList(), samples, coreMs.Select(s => Median(s)).ToList());
     }
 
-    private static double Median(IEnumerable<double> values)
+    public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;

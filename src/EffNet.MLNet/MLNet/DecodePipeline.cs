@@ -1,41 +1,68 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using EffNet.MLNet.Imaging;
 
 namespace EffNet.MLNet;
 
 /// <summary>
-/// A bounded producer/consumer pipeline: a background task pulls image paths, decodes each batch
-/// on worker threads straight into a pooled input buffer, and hands it over; the consumer runs
-/// ONNX Runtime on batch k while batch k+1 is being decoded. Memory is bounded by the pipeline
-/// depth (a few batches), not by the number of images. An image that cannot be used does not stop
-/// the pipeline: its slot is zeroed and the batch carries an <see cref="ImageIssue"/> for it, so the
-/// consumer decides (throw, or skip the row).
+/// A bounded, ordered pipeline from image paths to features. Worker threads each take the next
+/// batch of paths, decode its images into their own input buffer and run ONNX Runtime on it; up to
+/// <see cref="FeatureSession.ConcurrentRuns"/> runs go at once, and one worker more than that keeps
+/// decoding while the others infer. The consumer receives the batches in input order. Memory is
+/// bounded by the workers and a window of finished batches, not by the number of images. An image
+/// that cannot be used does not stop the pipeline: its slot is zeroed and the batch carries an
+/// <see cref="ImageIssue"/> for it, so the consumer decides (throw, or skip the row).
 /// </summary>
+/// <remarks>
+/// The workers are dedicated threads, not thread-pool work items: they block in ONNX Runtime and
+/// on each other for most of their life, and blocked pool threads starve everything else that
+/// needs the pool (the decoders' <see cref="Parallel.For(int, int, Action{int})"/>, ML.NET, the caller).
+/// </remarks>
 internal sealed class DecodePipeline : IDisposable
 {
-    private const int Depth = 2;
-    private readonly Channel<Batch> _ready = Channel.CreateBounded<Batch>(Depth);
-    private readonly ConcurrentBag<float[]> _buffers = [];
+    private readonly object _gate = new();
+    private readonly Dictionary<long, Batch> _done = [];
+    private readonly IEnumerator<string> _source;
+    private readonly SemaphoreSlim _runs;
+    private readonly SemaphoreSlim _decoders;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _producer;
+    private readonly Thread[] _workers;
     private readonly FeatureSession _session;
     private readonly int _batchSize;
+    private readonly int _decodeThreads;
+    private readonly int _window;
     private readonly bool _acceptTruncated;
     private readonly ImagePreparation _preparation;
+    private long _taken;
+    private long _consumed;
+    private long? _total;
 
-    /// <summary>A decoded batch; <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated.</summary>
-    public sealed record Batch(float[] Pixels, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues, Exception? Error);
+    /// <summary>
+    /// A batch's features ([Count, D]); <paramref name="Issues"/>[i] is set for a slot whose image was bad or truncated;
+    /// <paramref name="Error"/> is what stopped the batch (the consumer throws it when it reaches the batch).
+    /// </summary>
+    public sealed record Batch(float[] Features, int Count, IReadOnlyList<string> Paths, ImageIssue?[] Issues, Exception? Error = null);
 
+    /// <param name="paths">The images, in output order.</param>
+    /// <param name="session">Runs the batches; its <see cref="FeatureSession.ConcurrentRuns"/> sets how many at once.</param>
+    /// <param name="batchSize">Images per run.</param>
+    /// <param name="decodeThreads">Images decoded at once, over all batches in flight.</param>
+    /// <param name="acceptTruncated">Featurize truncated images instead of reporting them as bad.</param>
+    /// <param name="preparation">How an image becomes the input square (default: the fast decoder at the session's input size).</param>
+    /// <param name="batchesInFlight">Worker threads, each with one batch; default one more than the concurrent runs (the decode/infer overlap).</param>
     public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
-        ImagePreparation? preparation = null)
+        ImagePreparation? preparation = null, int? batchesInFlight = null)
     {
         _preparation = preparation ?? new ImagePreparation(Preprocessing.Fast, session.InputHeight, session.InputHeight, ResampleFilter.Bicubic);
         _session = session;
         _batchSize = batchSize;
         _acceptTruncated = acceptTruncated;
-        for (var i = 0; i < Depth + 2; i++) _buffers.Add(new float[batchSize * session.ImageSize]);
-        _producer = Task.Run(() => Produce(paths, Math.Max(1, decodeThreads)));
+        _decodeThreads = Math.Max(1, decodeThreads);
+        var workers = Math.Max(1, batchesInFlight ?? session.ConcurrentRuns + 1);
+        _window = 2 * workers;
+        _runs = new SemaphoreSlim(session.ConcurrentRuns);
+        _decoders = new SemaphoreSlim(_decodeThreads);
+        _source = paths.GetEnumerator();
+        _workers = Enumerable.Range(0, workers).Select(i => new Thread(Work) { IsBackground = true, Name = $"effnet-decode-{i}" }).ToArray();
+        foreach (var worker in _workers) worker.Start();
     }
 
     /// <summary>
@@ -47,68 +74,95 @@ internal sealed class DecodePipeline : IDisposable
         count = 0;
         paths = [];
         issues = [];
-        if (!_ready.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() || !_ready.Reader.TryRead(out var batch))
+        Batch? batch;
+        lock (_gate)
         {
-            _producer.GetAwaiter().GetResult(); // surfaces a failure of the path source itself
-            return false;
+            while (!_done.Remove(_consumed, out batch))
+            {
+                if (_consumed == _total) return false;
+                Monitor.Wait(_gate);
+            }
+            _consumed++;
+            Monitor.PulseAll(_gate);
         }
-        try
+        if (batch.Error is not null) throw batch.Error;
+        batch.Features.AsSpan(0, batch.Count * _session.FeatureDimension).CopyTo(features);
+        count = batch.Count;
+        paths = batch.Paths;
+        issues = batch.Issues;
+        return true;
+    }
+
+    private void Work()
+    {
+        var pixels = new float[_batchSize * _session.ImageSize];
+        while (true)
         {
-            if (batch.Error is not null) throw batch.Error;
-            _session.Run(batch.Pixels.AsMemory(0, batch.Count * _session.ImageSize), batch.Count, features.AsMemory(0, batch.Count * _session.FeatureDimension));
-            count = batch.Count;
-            paths = batch.Paths;
-            issues = batch.Issues;
-            return true;
-        }
-        finally
-        {
-            _buffers.Add(batch.Pixels);
+            long sequence;
+            var paths = new List<string>(_batchSize);
+            Exception? sourceError = null;
+            lock (_gate)
+            {
+                while (!_stop.IsCancellationRequested && _total is null && _taken - _consumed >= _window) Monitor.Wait(_gate);
+                if (_stop.IsCancellationRequested || _total is not null) return;
+                sequence = _taken++;
+                try
+                {
+                    while (paths.Count < _batchSize && _source.MoveNext()) paths.Add(_source.Current);
+                }
+                catch (Exception ex)
+                {
+                    sourceError = ex; // a failure of the path source itself: the batch reports it, and it is the last
+                }
+                if (paths.Count == 0 || sourceError is not null) _total = sourceError is null ? sequence : sequence + 1;
+                Monitor.PulseAll(_gate);
+            }
+            if (paths.Count == 0 && sourceError is null) return;
+            var batch = sourceError is not null
+                ? new Batch([], 0, paths, [], sourceError)
+                : DecodeAndRun(paths, pixels);
+            lock (_gate)
+            {
+                _done[sequence] = batch;
+                Monitor.PulseAll(_gate);
+            }
+            if (batch.Error is not null) return;
         }
     }
 
-    private async Task Produce(IEnumerable<string> paths, int threads)
+    private Batch DecodeAndRun(List<string> paths, float[] pixels)
     {
+        var imageSize = _session.ImageSize;
+        var issues = new ImageIssue?[paths.Count];
         try
         {
-            var size = _session.InputHeight;
-            var imageSize = _session.ImageSize;
-            using var source = paths.GetEnumerator();
-            while (!_stop.IsCancellationRequested)
+            void DecodeOne(int i)
             {
-                var batch = new List<string>(_batchSize);
-                while (batch.Count < _batchSize && source.MoveNext()) batch.Add(source.Current);
-                if (batch.Count == 0) break;
-                float[]? buffer;
-                while (!_buffers.TryTake(out buffer)) await Task.Delay(1, _stop.Token);
-                Exception? error = null;
-                var issues = new ImageIssue?[batch.Count];
-                try
-                {
-                    Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = _stop.Token },
-                        i => issues[i] = Decode(batch[i], size, buffer.AsSpan(i * imageSize, imageSize)));
-                }
-                catch (AggregateException ex)
-                {
-                    error = ex.InnerExceptions.Count == 1 ? ex.InnerExceptions[0] : ex.InnerExceptions.First();
-                }
-                await _ready.Writer.WriteAsync(new Batch(buffer, batch.Count, batch, issues, error), _stop.Token);
-                if (error is not null) break;
+                _decoders.Wait(_stop.Token);
+                try { issues[i] = Decode(paths[i], pixels.AsSpan(i * imageSize, imageSize)); }
+                finally { _decoders.Release(); }
             }
-            _ready.Writer.TryComplete();
+            if (paths.Count > 1 && _decodeThreads > 1)
+                Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = _decodeThreads, CancellationToken = _stop.Token }, DecodeOne);
+            else
+                for (var i = 0; i < paths.Count; i++) DecodeOne(i);
+            var features = new float[paths.Count * _session.FeatureDimension];
+            _runs.Wait(_stop.Token);
+            try { _session.Run(pixels.AsMemory(0, paths.Count * imageSize), paths.Count, features); }
+            finally { _runs.Release(); }
+            return new Batch(features, paths.Count, paths, issues);
         }
-        catch (OperationCanceledException)
+        catch (AggregateException ex)
         {
-            _ready.Writer.TryComplete();
+            return new Batch([], 0, paths, issues, ex.InnerExceptions[0]);
         }
         catch (Exception ex)
         {
-            _ready.Writer.TryComplete(ex);
-            throw;
+            return new Batch([], 0, paths, issues, ex);
         }
     }
 
-    private ImageIssue? Decode(string path, int size, Span<float> slot)
+    private ImageIssue? Decode(string path, Span<float> slot)
     {
         try
         {
@@ -126,11 +180,13 @@ internal sealed class DecodePipeline : IDisposable
     /// <summary>What the warning about an accepted truncated image says.</summary>
     public const string AcceptedTruncation = "is truncated; its missing rows were filled (truncated images accepted)";
 
+    /// <summary>Stops the workers and waits for them: they use the session, which the caller disposes next.</summary>
     public void Dispose()
     {
         _stop.Cancel();
-        while (_ready.Reader.TryRead(out _)) { }
-        try { _producer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        lock (_gate) Monitor.PulseAll(_gate);
+        foreach (var worker in _workers) worker.Join(TimeSpan.FromSeconds(30));
+        _source.Dispose();
         _stop.Dispose();
     }
 }

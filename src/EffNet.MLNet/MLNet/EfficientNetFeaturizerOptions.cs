@@ -53,11 +53,18 @@ public sealed record EfficientNetFeaturizerOptions
     /// <summary>Folder that relative image paths are resolved against. Default: paths as given.</summary>
     public string? ImageFolder { get; init; }
 
-    /// <summary>Images per ONNX Runtime run. Default: 16.</summary>
-    public int BatchSize { get; init; } = 16;
+    /// <summary>
+    /// Images per ONNX Runtime run. Default: 8 (on a CPU, with concurrent runs, batches of 16 cost
+    /// more per image than 4–8; a GPU (<see cref="ExecutionProvider.Cuda"/>) wants larger ones).
+    /// </summary>
+    public int BatchSize { get; init; } = 8;
 
-    /// <summary>ONNX Runtime intra-op threads; 0 = one per core. Default: 0.</summary>
-    public int Threads { get; init; }
+    /// <summary>
+    /// ONNX Runtime intra-op threads per run. With fewer threads than cores, the featurizer keeps
+    /// cores ÷ <see cref="Threads"/> runs going at once on one session; 0 = one run at a time over
+    /// every core. Default: 1, one single-threaded run per core, the fastest on a CPU (docs/BENCHMARKS.md).
+    /// </summary>
+    public int Threads { get; init; } = 1;
 
     /// <summary>
     /// For image-path columns, decode with the library's fast decoder (reduced-scale JPEG decoding,

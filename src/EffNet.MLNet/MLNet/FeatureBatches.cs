@@ -16,7 +16,8 @@ internal interface IFeatureBatches : IDisposable
 
 /// <summary>
 /// Pixels prepared by ML.NET's own image transforms (the stock chain's exact preprocessing), run in
-/// batches. When the input is a path, each image has been checked on its way in
+/// batches: the cursor reads one batch for each of the session's concurrent runs, then they run
+/// together. When the input is a path, each image has been checked on its way in
 /// (<see cref="CheckedImageView"/>): a bad one reaches ML.NET as a placeholder, and its issue is reported here.
 /// </summary>
 internal sealed class PixelBatches : IFeatureBatches
@@ -25,8 +26,13 @@ internal sealed class PixelBatches : IFeatureBatches
     private readonly ValueGetter<VBuffer<float>> _pixels;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, ImageIssue>? _issues;
     private readonly FeatureSession _session;
-    private readonly float[] _input;
     private readonly int _batchSize;
+    private readonly float[][] _inputs;
+    private readonly float[] _features;
+    private readonly int[] _counts;
+    private readonly ImageIssue?[][] _batchIssues;
+    private int _batchesRead;
+    private int _batchesServed;
     private VBuffer<float> _buffer;
 
     public PixelBatches(IDataView preprocessed, string pixelsColumn, FeatureSession session, int batchSize,
@@ -37,17 +43,57 @@ internal sealed class PixelBatches : IFeatureBatches
         _issues = issues;
         _session = session;
         _batchSize = batchSize;
-        _input = new float[batchSize * session.ImageSize];
+        var runs = session.ConcurrentRuns;
+        _inputs = Enumerable.Range(0, runs).Select(_ => new float[batchSize * session.ImageSize]).ToArray();
+        _features = new float[runs * batchSize * session.FeatureDimension];
+        _counts = new int[runs];
+        _batchIssues = new ImageIssue?[runs][];
     }
 
     public bool Next(float[] features, out int count, out ImageIssue?[] issues)
+    {
+        if (_batchesServed == _batchesRead && !ReadAndRun())
+        {
+            count = 0;
+            issues = [];
+            return false;
+        }
+        var k = _batchesServed++;
+        count = _counts[k];
+        issues = _batchIssues[k];
+        var dim = _session.FeatureDimension;
+        _features.AsSpan(k * _batchSize * dim, count * dim).CopyTo(features);
+        return true;
+    }
+
+    private bool ReadAndRun()
+    {
+        _batchesRead = 0;
+        _batchesServed = 0;
+        while (_batchesRead < _inputs.Length && Read(_inputs[_batchesRead], out _counts[_batchesRead], out _batchIssues[_batchesRead])) _batchesRead++;
+        if (_batchesRead == 0) return false;
+        var dim = _session.FeatureDimension;
+        void Run(int k) => _session.Run(_inputs[k].AsMemory(0, _counts[k] * _session.ImageSize), _counts[k], _features.AsMemory(k * _batchSize * dim, _counts[k] * dim));
+        if (_batchesRead == 1)
+        {
+            Run(0);
+        }
+        else
+        {
+            try { Parallel.For(0, _batchesRead, Run); }
+            catch (AggregateException ex) { throw ex.InnerExceptions[0]; }
+        }
+        return true;
+    }
+
+    private bool Read(float[] input, out int count, out ImageIssue?[] issues)
     {
         var size = _session.ImageSize;
         count = 0;
         issues = new ImageIssue?[_batchSize];
         while (count < _batchSize && _cursor.MoveNext())
         {
-            var slot = _input.AsSpan(count * size, size);
+            var slot = input.AsSpan(count * size, size);
             _pixels(ref _buffer); // a bad image arrives as a placeholder, checked by the time its pixels exist
             if (_issues is not null && _issues.TryRemove(_cursor.Position, out var issue)) issues[count] = issue;
             if (issues[count] is { Accepted: false })
@@ -61,9 +107,7 @@ internal sealed class PixelBatches : IFeatureBatches
             }
             count++;
         }
-        if (count == 0) return false;
-        _session.Run(_input.AsMemory(0, count * size), count, features.AsMemory(0, count * _session.FeatureDimension));
-        return true;
+        return count > 0;
     }
 
     public void Dispose() => _cursor.Dispose();

@@ -5,20 +5,20 @@ namespace EffNet.MLNet;
 
 /// <summary>
 /// One ONNX Runtime session over a feature-extractor graph (<c>pixels</c> → <c>features</c>).
-/// Thread-safe. Runs are serialised: each already spreads over every core through ONNX Runtime's
-/// intra-op threads, and concurrent runs on one session aborted the process under test (in ONNX
-/// Runtime's thread-pool profiler) when ML.NET's sessions were used from several threads.
+/// Thread-safe: <see cref="Run(ReadOnlyMemory{float}, int, Memory{float})"/> may be called from several
+/// threads at once, as ONNX Runtime documents for <c>InferenceSession.Run</c>. On a CPU, concurrent
+/// runs with one intra-op thread each (one per core) outran one run at a time over every core by
+/// about 1.3× for B0 on two cores (docs/BENCHMARKS.md), which is why the featurizer runs that way by default.
 /// </summary>
 internal sealed class FeatureSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _inputName;
     private readonly string _outputName;
-    private readonly Lock _run = new();
 
     /// <summary>Open a session over serialized ONNX bytes.</summary>
     /// <param name="model">The graph.</param>
-    /// <param name="intraOpThreads">Threads per operator; 0 lets ONNX Runtime choose (one per core).</param>
+    /// <param name="intraOpThreads">Threads per run; 0 lets ONNX Runtime choose (one per core).</param>
     /// <param name="provider">CPU (default) or CUDA.</param>
     /// <param name="cudaDeviceId">GPU ordinal for <see cref="ExecutionProvider.Cuda"/>.</param>
     public FeatureSession(byte[] model, int intraOpThreads = 0, ExecutionProvider provider = ExecutionProvider.Cpu, int cudaDeviceId = 0)
@@ -36,7 +36,16 @@ internal sealed class FeatureSession : IDisposable
         InputHeight = dims[2];
         InputWidth = dims[3];
         FeatureDimension = _session.OutputMetadata[_outputName].Dimensions[^1];
+        ConcurrentRuns = provider == ExecutionProvider.Cuda || intraOpThreads <= 0
+            ? 1
+            : Math.Max(1, Environment.ProcessorCount / intraOpThreads);
     }
+
+    /// <summary>
+    /// How many runs the featurizer keeps going at once on this session: enough to fill every core
+    /// with runs of <c>intraOpThreads</c> each; one when the runs already use every core (0) or a GPU.
+    /// </summary>
+    internal int ConcurrentRuns { get; }
 
     /// <summary>Height of the input the graph accepts.</summary>
     public int InputHeight { get; }
@@ -64,7 +73,7 @@ internal sealed class FeatureSession : IDisposable
             [batch, 3, InputHeight, InputWidth]);
         using var output = OrtValue.CreateTensorValueFromMemory(info, features[..(batch * FeatureDimension)], [batch, FeatureDimension]);
         using var runOptions = new RunOptions();
-        lock (_run) _session.Run(runOptions, [_inputName], [input], [_outputName], [output]);
+        _session.Run(runOptions, [_inputName], [input], [_outputName], [output]);
     }
 
     /// <summary>Convenience overload that allocates the output.</summary>

@@ -26,7 +26,7 @@ public static class SweepRunner
     /// <summary>Why <paramref name="precision"/> cannot be swept, or null when it can.</summary>
     /// <param name="precision">The precision asked for.</param>
     /// <param name="name">What the caller calls the setting (the command line passes its flag).</param>
-    public static string? PrecisionProblem(string precision, string name = "SweepOptions.Precision") => precision switch
+    internal static string? PrecisionProblem(string precision, string name = "SweepOptions.Precision") => precision switch
     {
         "fp32" or "int8" => null,
         _ => $"{name} must be fp32 or int8, not '{precision}'.",
