@@ -23,7 +23,8 @@ public class CliFeatureCacheTests
         using var home = new TempDir();
         using var data = new TempDir();
         using var output = new TempDir();
-        var images = GeneratedImages(data.Path, perLabel: 70, seed: 1);
+        // Enough images that featurizing what is left after the first cached rows outlasts the poll and kill(1), even on a loaded machine.
+        var images = GeneratedImages(data.Path, perLabel: 150, seed: 1);
         var model = output.File("model.zip");
         var database = Path.Combine(home.Path, "features", FeatureCache.FileName);
 

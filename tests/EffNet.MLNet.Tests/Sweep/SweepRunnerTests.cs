@@ -178,7 +178,7 @@ public class SweepRunnerTests(SweptSampleData swept)
     public void A_precision_other_than_fp32_or_int8_is_refused_before_any_work()
     {
         var e = Assert.Throws<ArgumentException>(() => SweepRunner.Run(swept.Images, swept.Options with { Precision = "fp16" }));
-        Assert.Contains("--precision must be fp32 or int8, not 'fp16'", e.Message);
+        Assert.Contains("SweepOptions.Precision must be fp32 or int8, not 'fp16'", e.Message);
     }
 
     [Fact]
