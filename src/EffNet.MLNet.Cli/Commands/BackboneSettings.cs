@@ -33,8 +33,8 @@ internal class BackboneSettings : DatasetSettings
 
     [CommandOption("--batch-size <N>")]
     [Description("Images per ONNX Runtime run.")]
-    [DefaultValue(8)]
-    public int BatchSize { get; init; } = 8;
+    [DefaultValue(4)]
+    public int BatchSize { get; init; } = 4;
 
     [CommandOption("--preprocess <MODE>")]
     [Description(PreprocessOption.Description)]

@@ -5,8 +5,8 @@ namespace EffNet.MLNet;
 /// <summary>
 /// A bounded, ordered pipeline from image paths to features. Worker threads each take the next
 /// batch of paths, decode its images into their own input buffer and run ONNX Runtime on it; up to
-/// <see cref="FeatureSession.ConcurrentRuns"/> runs go at once, and one worker more than that keeps
-/// decoding while the others infer. The consumer receives the batches in input order. Memory is
+/// <see cref="FeatureSession.ConcurrentRuns"/> runs go at once (with one run at a time, a second
+/// worker decodes the next batch meanwhile). The consumer receives the batches in input order. Memory is
 /// bounded by the workers and a window of finished batches, not by the number of images. An image
 /// that cannot be used does not stop the pipeline: its slot is zeroed and the batch carries an
 /// <see cref="ImageIssue"/> for it, so the consumer decides (throw, or skip the row).
@@ -47,7 +47,11 @@ internal sealed class DecodePipeline : IDisposable
     /// <param name="decodeThreads">Images decoded at once, over all batches in flight.</param>
     /// <param name="acceptTruncated">Featurize truncated images instead of reporting them as bad.</param>
     /// <param name="preparation">How an image becomes the input square (default: the fast decoder at the session's input size).</param>
-    /// <param name="batchesInFlight">Worker threads, each with one batch; default one more than the concurrent runs (the decode/infer overlap).</param>
+    /// <param name="batchesInFlight">
+    /// Worker threads, each with one batch. Default: one per concurrent run when there are several (each
+    /// worker decodes, then infers, so the cores stay busy without an extra batch: measured fastest by
+    /// the <c>strategy</c> benchmark); two when runs go one at a time, so the next batch decodes meanwhile.
+    /// </param>
     public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
         ImagePreparation? preparation = null, int? batchesInFlight = null)
     {
@@ -56,7 +60,7 @@ internal sealed class DecodePipeline : IDisposable
         _batchSize = batchSize;
         _acceptTruncated = acceptTruncated;
         _decodeThreads = Math.Max(1, decodeThreads);
-        var workers = Math.Max(1, batchesInFlight ?? session.ConcurrentRuns + 1);
+        var workers = Math.Max(1, batchesInFlight ?? (session.ConcurrentRuns > 1 ? session.ConcurrentRuns : 2));
         _window = 2 * workers;
         _runs = new SemaphoreSlim(session.ConcurrentRuns);
         _decoders = new SemaphoreSlim(_decodeThreads);
