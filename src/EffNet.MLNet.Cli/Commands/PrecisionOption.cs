@@ -12,19 +12,12 @@ internal static class PrecisionOption
     public const string CalibrationDescription =
         "With --precision int8: a folder of images like those you will featurize, to calibrate the int8 activation ranges on (a seeded sample of 64 is used).";
 
-    private static readonly Dictionary<string, Precision> Values = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["fp32"] = Precision.Float32,
-        ["int8"] = Precision.Int8,
-    };
+    private static readonly OptionWords<Precision> Words = new("--precision", "fp32 or int8", ("fp32", Precision.Float32), ("int8", Precision.Int8));
 
     public static string? Problem(string value, string? calibration, bool calibrationRequired = false)
     {
-        if (!Values.TryGetValue(value, out var precision))
-        {
-            var closest = NameSuggestions.Closest(value.ToLowerInvariant(), Values.Keys);
-            return $"--precision must be fp32 or int8, not '{value}'." + (closest is null ? "" : $" Did you mean {closest}?");
-        }
+        if (Words.Problem(value) is { } problem) return problem;
+        var precision = Words.Parse(value);
         if (calibration is not null && precision != Precision.Int8) return "--calibration applies only with --precision int8.";
         if (calibration is not null && !Directory.Exists(calibration)) return $"--calibration '{calibration}' is not a folder.";
         if (calibrationRequired && precision == Precision.Int8 && calibration is null)
@@ -32,7 +25,7 @@ internal static class PrecisionOption
         return null;
     }
 
-    public static Precision Parse(string value) => Values[value];
+    public static Precision Parse(string value) => Words.Parse(value);
 
     /// <summary>A seeded sample of the images under <paramref name="folder"/> (sub-folders included).</summary>
     public static IReadOnlyList<string> Images(string folder)

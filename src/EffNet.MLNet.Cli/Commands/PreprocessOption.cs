@@ -8,17 +8,9 @@ internal static class PreprocessOption
         "(full-resolution decode, Pillow's antialiased bicubic, its centre crop), which the published ImageNet accuracies assume; " +
         "slower on large photos. Recorded in model.json and applied by effnet predict; the saved .zip's own chain resizes with stock ML.NET.";
 
-    private static readonly Dictionary<string, Preprocessing> Values = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["fast"] = Preprocessing.Fast,
-        ["torchvision"] = Preprocessing.TorchvisionExact,
-    };
+    private static readonly OptionWords<Preprocessing> Words = new("--preprocess", ("fast", Preprocessing.Fast), ("torchvision", Preprocessing.TorchvisionExact));
 
-    public static string? Problem(string value) =>
-        Values.ContainsKey(value) ? null : $"--preprocess must be one of {string.Join(", ", Values.Keys)}, not '{value}'.";
+    public static string? Problem(string value) => Words.Problem(value);
 
-    public static Preprocessing Parse(string value) => Values[value];
-
-    /// <summary>The option value naming <paramref name="mode"/> (what model.json records).</summary>
-    public static string Name(Preprocessing mode) => Values.First(v => v.Value == mode).Key;
+    public static Preprocessing Parse(string value) => Words.Parse(value);
 }
