@@ -20,14 +20,8 @@ public sealed class TrainedClassifiers : IDisposable
 
     public TrainedClassifiers()
     {
-        var data = _dir.File("data");
-        foreach (var label in new[] { "checkers", "discs", "stripes" })
-        {
-            Directory.CreateDirectory(Path.Combine(data, label));
-            // Twenty a class: with ten, SDCA's L1 penalty zeroes every weight and the scores no longer depend on the image.
-            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, label)).Order().Take(20))
-                System.IO.File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
-        }
+        // Twenty a class: with ten, SDCA's L1 penalty zeroes every weight and the scores no longer depend on the image.
+        var data = SampleData.CopyFirst(_dir.File("data"), perLabel: 20);
         // Two images a class that the models never saw.
         Images = new[] { "checkers", "discs", "stripes" }
             .SelectMany(l => Directory.GetFiles(Path.Combine(SampleData.Folder, l)).Order().Skip(20).Take(2)).ToList();

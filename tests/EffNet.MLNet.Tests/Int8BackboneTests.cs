@@ -124,13 +124,7 @@ public class Int8BackboneTests
     public void Int8_model_trained_by_the_cli_predicts_identically_in_a_stock_mlnet_program()
     {
         using var dir = new TempDir();
-        var data = Path.Combine(dir.Path, "data");
-        foreach (var label in new[] { "checkers", "discs", "stripes" })
-        {
-            Directory.CreateDirectory(Path.Combine(data, label));
-            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, label)).Order().Take(6))
-                File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
-        }
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 6);
         var model = dir.File("model.zip");
         var home = Path.Combine(dir.Path, "home");
         var train = CliTests.EffnetWithHome(home, "train", "--data", data, "--out", model, "--random-init", "--precision", "int8", "--trainer", "sdca", "--quiet");

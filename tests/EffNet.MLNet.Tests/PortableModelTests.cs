@@ -16,13 +16,7 @@ public class PortableModelTests
         using var dir = new TempDir();
         var weights = dir.File("weights.pth");
         File.Copy(TorchvisionFixtures.File("b0.pth"), weights);
-        var data = Path.Combine(dir.Path, "data");
-        foreach (var label in new[] { "checkers", "discs", "stripes" })
-        {
-            Directory.CreateDirectory(Path.Combine(data, label));
-            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, label)).Order().Take(12))
-                File.Copy(f, Path.Combine(data, label, Path.GetFileName(f)));
-        }
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 12);
         var model = dir.File("model.zip");
         var train = CliTests.Effnet("train", "--data", data, "--out", model, "--weights", weights, "--trainer", "sdca", "--quiet");
         Assert.True(train.Code == 0, train.Err);
