@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-projects=(src/EffNet.MLNet src/EffNet.MLNet.AspNetCore)
+projects=(src/EffNet.MLNet src/EffNet.MLNet.AspNetCore src/EffNet.MLNet.FineTuning)
 for round in 1 2 3; do
   changed=0
   for project in "${projects[@]}"; do
