@@ -145,8 +145,8 @@ internal static class FeaturizationBenchmark
     {
         foreach (var key in args.Sets)
             if (key is not ("small" or "2mp" or "camera")) throw new ArgumentException($"--sets takes small, 2mp and camera, not '{key}'.");
-        if (args.Sets.Any(k => k != "camera") && Fairness.SetSizeRefusal($"{args.Images}-image", args.Images, args.AllowSmall) is { } refusal)
-            throw new ArgumentException(refusal);
+        foreach (var key in args.Sets.Where(k => k != "camera"))
+            if (Fairness.SetSizeRefusal(key, args.Images, args.AllowSmall) is { } refusal) throw new ArgumentException(refusal);
         var camera = args.Sets.Contains("camera") ? CameraPhotos.Load(args.CameraDir, args.CameraImages) : null;
         if (camera is not null && Fairness.SetSizeRefusal("camera", camera.Paths.Count, args.AllowSmall) is { } cameraRefusal)
             throw new ArgumentException(cameraRefusal);
