@@ -3,7 +3,8 @@
 # prints the folder (last line of stdout), so this works:
 #
 #   dir="$(bash benchmarks/camera-photos.sh)"          # DIR default: ${TMPDIR:-/tmp}/effnet-bench-camera
-#   bash benchmarks/camera-photos.sh DIR [COUNT]       # COUNT default 480 (at least 256)
+#   bash benchmarks/camera-photos.sh DIR [COUNT]       # COUNT default 512 (at least 256; a multiple of
+#                                                      # 256 splits evenly over ML.NET's cursors on 2 cores)
 #
 # The photographs come from Debian's wallpaper packages (installed with apt-get if missing):
 # ukui-wallpapers and lomiri-wallpapers-16.04/-20.04 (Ubuntu's wallpaper-contest photographs), mate-backgrounds.
@@ -17,7 +18,7 @@
 # every camera figure; this script prints it too.
 set -euo pipefail
 dir="${1:-${TMPDIR:-/tmp}/effnet-bench-camera}"
-count="${2:-480}"
+count="${2:-512}"
 min_mp="${MIN_MP:-3}"
 packages=(ukui-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds)
 drawn='^(2004default|firstgeneration|rhythm|string|the-mouse)\.jpg$'
@@ -51,8 +52,15 @@ if (( ${#photos[@]} == 0 )); then
   exit 1
 fi
 
+# Only a folder this script made (it leaves a marker) is emptied; any other must be new or empty.
+marker="$dir/.effnet-camera-photos"
+if [[ -d "$dir" && ! -f "$marker" && -n "$(ls -A "$dir")" ]]; then
+  echo "camera-photos.sh: $dir is not empty and was not made by this script; name a new folder." >&2
+  exit 3
+fi
 mkdir -p "$dir"
 rm -f "$dir"/*.jpg
+touch "$marker"
 for (( i = 0; i < count; i++ )); do
   src="${photos[i % ${#photos[@]}]}"
   cp "$src" "$(printf '%s/%04d-%s' "$dir" "$i" "$(basename "$src")")"

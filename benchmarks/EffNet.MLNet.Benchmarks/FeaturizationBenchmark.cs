@@ -69,6 +69,8 @@ internal static class FeaturizationBenchmark
         Console.WriteLine(string.Create(inv, $"# featurize: EfficientNet {args.Variant} ({args.Precision}, random weights), {cores} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start {LoadAverage()}"));
         Console.WriteLine(string.Create(inv, $"fast path: BatchSize {options.BatchSize}, Threads {options.Threads} (defaults unless changed); {rounds} interleaved rounds per set; rates are medians, ratios medians of per-round ratios"));
         Console.WriteLine(string.Create(inv, $"fair only when a set has ≥ {Fairness.MinimumImages} images and the stock chain used ≥ {Fairness.MinimumStockCores:F1} cores (CPU time / wall time, median of rounds); otherwise marked UNFAIR"));
+        foreach (var note in sets.Select(s => s.Paths.Count).Distinct().Select(Fairness.UnevenSplitNote).OfType<string>())
+            Console.WriteLine(note);
         Console.WriteLine();
 
         var results = new List<SetResult>();
