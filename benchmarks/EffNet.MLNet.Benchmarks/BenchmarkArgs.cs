@@ -8,7 +8,7 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
     private static readonly HashSet<string> Flags = ["allow-small"];
 
     /// <summary>Images in the 400×300 and 2-megapixel sets of <c>featurize</c>, <c>strategy</c> (at least <see cref="Fairness.MinimumImages"/> where the stock chain runs).</summary>
-    public int Images { get; init; } = 600;
+    public int Images { get; init; } = 512;   // 4 blocks of 128 rows: both cores of 2 get two; 600 splits 344/256
 
     /// <summary>Images taken from <see cref="CameraDir"/> for the camera set; null: every JPEG in it.</summary>
     public int? CameraImages { get; init; }
@@ -57,7 +57,7 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
             Int("batch", "8"),
             Int("rounds", "20"))
         {
-            Images = Int("images", "600"),
+            Images = Int("images", "512"),
             CameraImages = map.ContainsKey("camera-images") ? Int("camera-images", "") : null,
             CameraDir = map.GetValueOrDefault("camera-dir"),
             AllowSmall = map.ContainsKey("allow-small"),
