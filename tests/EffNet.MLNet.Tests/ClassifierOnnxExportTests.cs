@@ -163,7 +163,7 @@ public class ClassifierOnnxExportTests(TrainedClassifiers models) : IClassFixtur
         Assert.Equal("[\"checkers\",\"discs\",\"stripes\"]", TrainedClassifiers.Metadata(path)["labels"]);
         Assert.Equal("b0", TrainedClassifiers.Metadata(path)["effnet.variant"]);
 
-        // classifier.json: what onnxruntime-node cannot read from the graph, beside the file, from the
+        // classifier.onnx.json: what onnxruntime-node cannot read from the graph, beside the file, from the
         // library call and from effnet export alike. Mutation: labels from another model's metadata -> fails.
         foreach (var onnxPath in new[] { path, models.Onnx["lightgbm"] })
         {
@@ -173,6 +173,8 @@ public class ClassifierOnnxExportTests(TrainedClassifiers models) : IClassFixtur
             Assert.Equal("pixels", sidecar.GetProperty("input").GetProperty("name").GetString());
             Assert.Contains("Mitchell", sidecar.GetProperty("preprocessing").GetProperty("filter").GetString());
         }
+        // Exporting next to the model never touches its model.json (model.zip -> model.json; x.onnx -> x.onnx.json).
+        Assert.Equal("lightgbm", JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(models.Models["lightgbm"], ".json"))).RootElement.GetProperty("trainer").GetString());
     }
 
     [Fact]

@@ -86,8 +86,11 @@ public static class ClassifierOnnxExporter
         AtomicFile.Write(SidecarPath(onnxPath), stream => stream.Write(sidecar));
     }
 
-    /// <summary>Where <see cref="Save"/> writes the JSON beside <paramref name="onnxPath"/>: the same name with <c>.json</c>.</summary>
-    public static string SidecarPath(string onnxPath) => Path.ChangeExtension(onnxPath, ".json");
+    /// <summary>
+    /// Where <see cref="Save"/> writes the JSON beside <paramref name="onnxPath"/>: its name with <c>.json</c> added
+    /// (<c>classifier.onnx.json</c>), never <c>model.json</c>, which belongs to a <c>model.zip</c> of the same stem.
+    /// </summary>
+    public static string SidecarPath(string onnxPath) => onnxPath + ".json";
 
     /// <summary>The featurizer graph exactly as the saved model's ApplyOnnxModel runs it.</summary>
     private static ModelProto ReadFeaturizerGraph(string modelPath)

@@ -5,7 +5,7 @@ using Onnx;
 namespace EffNet.MLNet.Training;
 
 /// <summary>
-/// <c>classifier.json</c> beside an exported <c>classifier.onnx</c>: what a Node or Python program needs
+/// <c>classifier.onnx.json</c> beside an exported <c>classifier.onnx</c>: what a Node or Python program needs
 /// and cannot read from the graph (onnxruntime-node exposes no model metadata): the labels in score
 /// order, the input size, and the exact preprocessing of the saved model's stock chain.
 /// </summary>
