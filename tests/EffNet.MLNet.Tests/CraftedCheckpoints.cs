@@ -33,7 +33,7 @@ internal static class CraftedCheckpoints
         ["safetensors-overlap"] = ("overlap.safetensors", "overlap"),
         // One name twice, on different bytes.
         ["safetensors-duplicate"] = ("duplicate.safetensors", "named twice"),
-        // 400 storages of their own in the pickle, but the zip directory points every one at the first's deflated 1 MB.
+        // 100 storages of their own in the pickle, but the zip directory points every one at the first's deflated 1 MB.
         ["aliased-entries"] = ("aliased-entries.pth", "point at the same bytes"),
         // Shape [2^30, 2^30, 2] of F64: 2^64 bytes, which wraps to the 0 bytes its offsets span.
         ["safetensors-wrap"] = ("wrap.safetensors", "more than the 0 data bytes"),
@@ -89,8 +89,8 @@ internal static class CraftedCheckpoints
                 WriteSafetensors(path, [("features.0.0.weight", 864L, 0L, 3456L), ("features.0.0.weight", 864L, 3456L, 6912L)], 6912);
                 break;
             case "aliased-entries":
-                WritePth(path, Enumerable.Range(0, 400).Select(i => new Tensor($"features.{i}.0.weight", $"{i}", 0, [250_000], [1])).ToArray(),
-                    Enumerable.Range(0, 400).ToDictionary(i => $"{i}", _ => Storage.Deflated(1_000_000)));
+                WritePth(path, Enumerable.Range(0, 100).Select(i => new Tensor($"features.{i}.0.weight", $"{i}", 0, [250_000], [1])).ToArray(),
+                    Enumerable.Range(0, 100).ToDictionary(i => $"{i}", _ => Storage.Deflated(1_000_000)));
                 PointEntriesAtOne(path, "archive/data/", "archive/data/0");
                 break;
             case "safetensors-wrap":

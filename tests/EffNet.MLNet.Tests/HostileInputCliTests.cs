@@ -1,0 +1,124 @@
+using System.Text;
+using System.Text.Json;
+
+namespace EffNet.MLNet.Tests;
+
+/// <summary>
+/// Data folders and names an attacker controls, through the real <c>effnet</c> command: a symlink
+/// loop and a FIFO in the data, and labels and file names full of terminal escape sequences.
+/// Each run has its own EFFNET_HOME and a time limit, so a hang fails the test instead of the suite.
+/// </summary>
+public class HostileInputCliTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(240);
+
+    private static string Dataset(string folder, string[] labels, int perLabel = 4)
+    {
+        string[] sources = ["discs", "stripes"];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(folder, labels[i]));
+            foreach (var f in Directory.GetFiles(Path.Combine(SampleData.Folder, sources[i])).Order().Take(perLabel))
+                File.Copy(f, Path.Combine(folder, labels[i], Path.GetFileName(f)));
+        }
+        return folder;
+    }
+
+    private static void AssertOk((int Code, string Out, string Err) run)
+    {
+        Assert.True(run.Code == 0, $"exit {run.Code}: {run.Err}");
+        Assert.DoesNotContain("   at ", run.Err);
+    }
+
+    // Bytes below 0x20 other than the newlines between lines (and CR, for Windows), and DEL and C1 as UTF-8 (C2 80..9F).
+    private static void AssertInert(string text, string what)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var b = bytes[i];
+            var raw = (b < 0x20 && b is not (byte)'\n' and not (byte)'\r') || b == 0x7f || (b == 0xC2 && i + 1 < bytes.Length && bytes[i + 1] is >= 0x80 and <= 0x9F);
+            Assert.False(raw, $"{what} holds raw control byte 0x{b:x2} at {i}: …{text[Math.Max(0, i - 40)..Math.Min(text.Length, i + 20)]}…");
+        }
+    }
+
+    // Mutation: ImagesBelow follows linked folders -> the model counts dozens of images; or OpenedImage opens
+    // without FileKind -> every run is killed at the limit: fails.
+    [Fact]
+    public void A_symlink_loop_and_a_fifo_in_the_data_change_no_row_and_hang_nothing()
+    {
+        using var dir = new TempDir();
+        var home = dir.File("home");
+        var data = Dataset(dir.File("data"), ["discs", "stripes"]);
+        Directory.CreateSymbolicLink(Path.Combine(data, "discs", "loop"), "..");
+        var fifo = Path.Combine(data, "stripes", "x.jpg");
+        DataFolderTests.MakeFifo(fifo);
+        var model = dir.File("out/model.zip");
+
+        var train = CliTests.EffnetWithin(Limit, home, "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet");
+        AssertOk(train);
+        Assert.Contains("x.jpg: is a FIFO (named pipe), not a regular file; it was not opened", train.Err);
+        Assert.Contains("loop: is a symbolic link to a folder", train.Err);
+        using (var json = JsonDocument.Parse(File.ReadAllText(dir.File("out/model.json"))))
+        {
+            Assert.Equal(8, json.RootElement.GetProperty("data").GetProperty("images").GetInt32());
+            Assert.Equal(1, json.RootElement.GetProperty("data").GetProperty("skippedImages").GetInt32());
+        }
+        var report = File.ReadAllLines(dir.File("out/model.bad-images.tsv"));
+        Assert.Equal(["path\treason", fifo + "\tis a FIFO (named pipe), not a regular file; it was not opened"], report);
+
+        var features = dir.File("features.csv");
+        var featurize = CliTests.EffnetWithin(Limit, home, "featurize", "--data", data, "--out", features, "--random-init");
+        AssertOk(featurize);
+        Assert.Equal(9, File.ReadAllLines(features).Length); // header + 8 images, none twice
+        Assert.Contains("x.jpg: is a FIFO", featurize.Err);
+
+        var folder = CliTests.EffnetWithin(Limit, home, "predict", "--model", model, data, "--json");
+        AssertOk(folder);
+        var results = JsonDocument.Parse(folder.Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal(9, results.Count);
+        Assert.Contains("is a FIFO", results.Single(r => r.GetProperty("image").GetString() == fifo).GetProperty("error").GetString());
+
+        var single = CliTests.EffnetWithin(Limit, home, "predict", "--model", model, fifo, "--on-bad-image", "fail");
+        Assert.Equal(3, single.Code);
+        Assert.Contains("x.jpg' is a FIFO (named pipe)", single.Err);
+        Assert.Single(single.Err.Trim().Split('\n'));
+    }
+
+    // Mutation: Reports writes Markup.Escape(label) without InertText (or BadImages.Print the raw path) -> raw ESC on the console: fails.
+    [Fact]
+    public void Labels_and_file_names_with_escape_sequences_print_inert_everywhere()
+    {
+        using var dir = new TempDir();
+        var home = dir.File("home");
+        var label = "evil\u001b]0;owned\u0007\u001b[2J\n\tx";
+        var data = Dataset(dir.File("data"), [label, "plain"]);
+        var badName = Path.Combine(data, "plain", "bad\u001b[2J\n\tname.jpg");
+        File.WriteAllText(badName, "<html>not an image</html>");
+        var model = dir.File("out/model.zip");
+
+        var train = CliTests.EffnetWithin(Limit, home, "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs");
+        AssertOk(train);
+        AssertInert(train.Out, "train's tables");
+        AssertInert(train.Err, "train's warnings");
+        Assert.Contains(@"evil\x1b]0;owned\x07\x1b[2J\n\tx", train.Out);
+        Assert.Contains(@"bad\x1b[2J\n\tname.jpg", train.Err);
+        var report = File.ReadAllLines(dir.File("out/model.bad-images.tsv"));
+        Assert.Equal(2, report.Length);
+        Assert.Equal(2, report[1].Split('\t').Length);
+
+        var images = Directory.GetFiles(Path.Combine(data, label)).Take(2).ToArray();
+        var predict = CliTests.EffnetWithin(Limit, home, ["predict", "--model", model, .. images, badName]);
+        AssertOk(predict);
+        AssertInert(predict.Out, "predict's table");
+        AssertInert(predict.Err, "predict's warnings");
+        Assert.Contains(@"\x1b]0;owned", predict.Out);
+
+        var json = CliTests.EffnetWithin(Limit, home, ["predict", "--model", model, "--json", .. images]);
+        AssertOk(json);
+        AssertInert(json.Out, "predict's JSON");
+        var labels = JsonDocument.Parse(json.Out).RootElement.EnumerateArray()
+            .SelectMany(r => r.GetProperty("scores").EnumerateArray().Select(s => s.GetProperty("label").GetString())).ToList();
+        Assert.Contains(label, labels); // JSON escapes the label and gives it back whole
+    }
+}
