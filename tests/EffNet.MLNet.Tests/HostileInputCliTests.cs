@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Text.Json;
@@ -124,5 +125,85 @@ public class HostileInputCliTests
         var labels = JsonDocument.Parse(json.Out).RootElement.EnumerateArray()
             .SelectMany(r => r.GetProperty("scores").EnumerateArray().Select(s => s.GetProperty("label").GetString())).ToList();
         Assert.Contains(label, labels); // JSON escapes the label and gives it back whole
+    }
+
+    private static void AssertRefusedInOneLine((int Code, string Out, string Err) run, string file, string problem)
+    {
+        Assert.True(run.Code == 3, $"exit {run.Code}: {run.Err}");
+        Assert.DoesNotContain("   at ", run.Err);
+        Assert.Single(Regex.Matches(run.Err, "error:"));
+        Assert.Contains(file, Flat(run.Err));
+        Assert.Contains(problem, Flat(run.Err));
+    }
+
+    // Mutation: SavedModel without ModelArchive.Check, or ModelReport.Load without ModelReportCheck -> exit 1 with a stack trace, or the run goes on: fails.
+    [Fact]
+    public void A_forged_model_zip_or_model_json_ends_every_command_with_one_line_and_exit_3()
+    {
+        using var dir = new TempDir();
+        var home = dir.File("home");
+        var data = Dataset(dir.File("data"), ["discs", "stripes"]);
+        var model = dir.File("good/model.zip");
+        AssertOk(CliTests.EffnetWithin(Limit, home, "train", "--data", data, "--out", model, "--random-init", "--trainer", "lbfgs", "--quiet"));
+        var image = Directory.GetFiles(Path.Combine(data, "discs"))[0];
+
+        // model.json with a forged variant: retrain stops before any work; a forged resize: predict stops too.
+        var forgedVariant = dir.File("variant/model.zip");
+        Directory.CreateDirectory(dir.File("variant"));
+        File.Copy(model, forgedVariant);
+        File.WriteAllText(dir.File("variant/model.json"), File.ReadAllText(dir.File("good/model.json")).Replace("\"variant\": \"b0\"", "\"variant\": \"b999999\""));
+        AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "retrain", "--model", forgedVariant, "--data", data, "--quiet"), "model.json", "settings.variant 'b999999' is not a variant");
+        var forgedSize = dir.File("size/model.zip");
+        Directory.CreateDirectory(dir.File("size"));
+        File.Copy(model, forgedSize);
+        File.WriteAllText(dir.File("size/model.json"), File.ReadAllText(dir.File("good/model.json")).Replace("\"resizeSize\": 256", "\"resizeSize\": 100000"));
+        AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "predict", "--model", forgedSize, image), "model.json", "backbone.resizeSize is 100000");
+        AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "evaluate", "--model", forgedSize, "--data", data), "model.json", "backbone.resizeSize is 100000");
+
+        // model.zip whose ONNX entry inflates 400 MB from a few hundred KB: refused before it is inflated.
+        var bomb = dir.File("bomb/model.zip");
+        Directory.CreateDirectory(dir.File("bomb"));
+        File.Copy(dir.File("good/model.json"), dir.File("bomb/model.json"));
+        using (var good = ZipFile.OpenRead(model))
+        using (var crafted = ZipFile.Open(bomb, ZipArchiveMode.Create))
+        {
+            foreach (var entry in good.Entries)
+            {
+                using var target = crafted.CreateEntry(entry.FullName).Open();
+                if (entry.Name == "OnnxModel")
+                {
+                    var zeros = new byte[1 << 20];
+                    for (var i = 0; i < 400; i++) target.Write(zeros);
+                }
+                else
+                {
+                    using var source = entry.Open();
+                    source.CopyTo(target);
+                }
+            }
+        }
+        Assert.True(new FileInfo(bomb).Length < 2_000_000);
+        AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "predict", "--model", bomb, image), "bomb/model.zip", "zip bomb");
+        AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "evaluate", "--model", bomb, "--data", data), "bomb/model.zip", "zip bomb");
+    }
+
+    // Mutation: the FeatureCache constructor lets the IOException escape -> featurize exits 1: fails.
+    [Fact]
+    public void Featurize_with_an_unusable_feature_cache_warns_once_and_writes_the_same_features()
+    {
+        using var dir = new TempDir();
+        var data = Dataset(dir.File("data"), ["discs", "stripes"], perLabel: 2);
+        var fresh = dir.File("fresh.csv");
+        AssertOk(CliTests.EffnetWithin(Limit, dir.File("home1"), "featurize", "--data", data, "--out", fresh, "--random-init"));
+
+        var home = dir.File("home2");
+        Directory.CreateDirectory(Path.Combine(home, "features", "features.v1.sqlite"));
+        var blocked = dir.File("blocked.csv");
+        var run = CliTests.EffnetWithin(Limit, home, "featurize", "--data", data, "--out", blocked, "--random-init");
+
+        AssertOk(run);
+        Assert.Single(Regex.Matches(run.Err, "warning:"));
+        Assert.Contains("features.v1.sqlite' cannot be used", Flat(run.Err));
+        Assert.Equal(File.ReadAllText(fresh), File.ReadAllText(blocked));
     }
 }
