@@ -34,8 +34,10 @@ internal static class CraftedCheckpoints
         // One name twice, on different bytes.
         ["safetensors-duplicate"] = ("duplicate.safetensors", "named twice"),
         // 100 storages of their own in the pickle, but the zip directory points every one at the first's deflated 1 MB.
+        // Mutation: PthCheckpointReader.Open without CheckEntriesDisjoint -> 100 MB read and accepted: fails.
         ["aliased-entries"] = ("aliased-entries.pth", "point at the same bytes"),
         // Shape [2^30, 2^30, 2] of F64: 2^64 bytes, which wraps to the 0 bytes its offsets span.
+        // Mutation: the byte count in 64-bit unchecked arithmetic (as before) -> accepted, then an OverflowException: fails.
         ["safetensors-wrap"] = ("wrap.safetensors", "more than the 0 data bytes"),
     };
 

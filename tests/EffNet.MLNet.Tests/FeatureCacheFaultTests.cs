@@ -64,6 +64,7 @@ public class FeatureCacheFaultTests
     }
 
     // Root ignores file modes, so the read-only store is an immutable one (chattr +i), where the file system allows it.
+    // Mutation: the constructor lets the SqliteException escape -> throws: fails (here, where chattr works).
     [Fact]
     public void An_immutable_store_gives_one_warning_where_chattr_works()
     {
@@ -84,7 +85,7 @@ public class FeatureCacheFaultTests
         }
     }
 
-    // Mutation: IsTransient returns false -> the first I/O error skips the batch and the record is missing: fails.
+    // Mutation: IsTransient without SQLITE_IOERR (10) -> the first I/O error skips the batch and the record is missing: fails.
     [Fact]
     public void A_transient_write_error_is_retried_and_the_record_kept()
     {
@@ -104,7 +105,7 @@ public class FeatureCacheFaultTests
         Assert.Equal(Vector(1), back);
     }
 
-    // Mutation: AddRange rethrows after the retries -> SqliteException escapes: fails.
+    // Mutation: AddRange rethrows a failure that is not transient -> SqliteException escapes: fails.
     [Fact]
     public void A_write_that_keeps_failing_is_skipped_with_one_warning()
     {

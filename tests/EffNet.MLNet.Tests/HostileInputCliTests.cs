@@ -47,8 +47,8 @@ public class HostileInputCliTests
         }
     }
 
-    // Mutation: ImagesBelow follows linked folders -> the model counts dozens of images; or OpenedImage opens
-    // without FileKind -> every run is killed at the limit: fails.
+    // Mutations run on the unit tests of the same lines (DataFolderTests): ImagesBelow following linked folders,
+    // OpenedImage opening without FileKind. This test shows the whole command line holds.
     [Fact]
     public void A_symlink_loop_and_a_fifo_in_the_data_change_no_row_and_hang_nothing()
     {
@@ -90,7 +90,7 @@ public class HostileInputCliTests
         Assert.Single(Regex.Matches(single.Err, "error:"));
     }
 
-    // Mutation: Reports writes Markup.Escape(label) without InertText (or BadImages.Print the raw path) -> raw ESC on the console: fails.
+    // Mutation: Inert.Markup and Inert.Name as plain Markup.Escape (no InertText) -> raw ESC in train's tables: fails.
     [Fact]
     public void Labels_and_file_names_with_escape_sequences_print_inert_everywhere()
     {
@@ -136,7 +136,8 @@ public class HostileInputCliTests
         Assert.Contains(problem, Flat(run.Err));
     }
 
-    // Mutation: SavedModel without ModelArchive.Check, or ModelReport.Load without ModelReportCheck -> exit 1 with a stack trace, or the run goes on: fails.
+    // The mutations (SavedModel without ModelArchive.Check, ModelReport.Load without ModelReportCheck) were run on HostileModelTests;
+    // this test shows each command turns the refusal into one line and exit 3.
     [Fact]
     public void A_forged_model_zip_or_model_json_ends_every_command_with_one_line_and_exit_3()
     {
@@ -187,7 +188,7 @@ public class HostileInputCliTests
         AssertRefusedInOneLine(CliTests.EffnetWithin(Limit, home, "evaluate", "--model", bomb, "--data", data), "bomb/model.zip", "zip bomb");
     }
 
-    // Mutation: the FeatureCache constructor lets the IOException escape -> featurize exits 1: fails.
+    // The mutation (the FeatureCache constructor letting the IOException escape) was run on FeatureCacheFaultTests; this is the command line.
     [Fact]
     public void Featurize_with_an_unusable_feature_cache_warns_once_and_writes_the_same_features()
     {

@@ -66,7 +66,7 @@ public class HostileModelTests
         Assert.True(allocated < 50L << 20, $"allocated {allocated:N0} bytes");
     }
 
-    // Mutation: drop the MaxEntryBytes check -> the ratio check alone passes an entry declaring 3 GB from 3 GB "compressed": fails.
+    // Mutation: SavedModel.LoadWithSchema without ModelArchive.Check -> ML.NET's own error, without the declared size: fails.
     [Fact]
     public void A_model_zip_entry_declaring_gigabytes_is_refused_by_its_declaration()
     {
