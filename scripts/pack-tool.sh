@@ -2,14 +2,15 @@
 # Packs the effnet CLI as a .NET tool into a local NuGet feed and prints how to install it.
 #
 #   bash scripts/pack-tool.sh [FEED]          # FEED default: ~/.cache/effnet/tool-feed (per user)
-#   EFFNET_TOOL_VERSION=0.1.0-x bash scripts/pack-tool.sh FEED
+#   EFFNET_TOOL_VERSION=0.3.0-x bash scripts/pack-tool.sh FEED
 #
-# Every pack gets a version of its own (0.1.0-local.<UTC time>), so `dotnet tool install`
+# Every pack gets a version of its own (<csproj version>-local.<UTC time>), so `dotnet tool install`
 # never picks up a stale package of the same version from the NuGet cache.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 feed="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/effnet/tool-feed}"
-version="${EFFNET_TOOL_VERSION:-0.1.0-local.$(date -u +%Y%m%d%H%M%S)}"
+base="$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$root/src/EffNet.MLNet.Cli/EffNet.MLNet.Cli.csproj" | head -1)"
+version="${EFFNET_TOOL_VERSION:-$base-local.$(date -u +%Y%m%d%H%M%S)}"
 mkdir -p "$feed"
 feed="$(cd "$feed" && pwd)"
 # Build in a scratch folder so packing never touches the checkout's bin/ and obj/.

@@ -4,11 +4,20 @@ namespace EffNet.MLNet.Benchmarks;
 
 internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
 {
-    /// <summary>Images in the 400×300 and 2-megapixel sets of <c>featurize</c>, <c>strategy</c> (at least 600 for honest figures).</summary>
-    public int Images { get; init; } = 600;
+    private static readonly HashSet<string> Known = ["variant", "batch", "rounds", "images", "camera-images", "camera-dir", "sets", "precision", "allow-small"];
+    private static readonly HashSet<string> Flags = ["allow-small"];
 
-    /// <summary>Images in the camera-size set (12–24 MP): each is 4–9 MB on disk and seconds to make.</summary>
-    public int CameraImages { get; init; } = 120;
+    /// <summary>Images in the 400×300 and 2-megapixel sets of <c>featurize</c>, <c>strategy</c> (at least <see cref="Fairness.MinimumImages"/> where the stock chain runs).</summary>
+    public int Images { get; init; } = 512;   // 4 blocks of 128 rows: both cores of 2 get two; 600 splits 344/256
+
+    /// <summary>Images taken from <see cref="CameraDir"/> for the camera set; null: every JPEG in it.</summary>
+    public int? CameraImages { get; init; }
+
+    /// <summary>A folder of real camera JPEGs (benchmarks/camera-photos.sh makes one); the camera set is never generated.</summary>
+    public string? CameraDir { get; init; }
+
+    /// <summary>Run stock-chain sets smaller than <see cref="Fairness.MinimumImages"/>, every figure of them marked UNFAIR.</summary>
+    public bool AllowSmall { get; init; }
 
     /// <summary>Which sets to run: <c>small</c>, <c>2mp</c>, <c>camera</c>.</summary>
     public IReadOnlyList<string> Sets { get; init; } = ["small", "2mp", "camera"];
@@ -21,20 +30,39 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
     /// <summary><c>fp32</c> or <c>int8</c> (the backbone's precision).</summary>
     public string Precision { get; init; } = "fp32";
 
+    /// <summary>Options as <c>--name value</c> pairs, and flags (<c>--allow-small</c>) alone; anything else is an ArgumentException naming it.</summary>
     public static BenchmarkArgs Parse(string[] args)
     {
         var map = new Dictionary<string, string>();
-        for (var i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
-        int Int(string key, string fallback) => int.Parse(map.GetValueOrDefault(key, fallback), CultureInfo.InvariantCulture);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"expected an option such as --images, not '{args[i]}'.");
+            var key = args[i][2..];
+            if (!Known.Contains(key)) throw new ArgumentException($"unknown option '--{key}' (known: {string.Join(", ", Known.Select(k => "--" + k))}).");
+            if (Flags.Contains(key)) { map[key] = "true"; continue; }
+            if (i + 1 >= args.Length) throw new ArgumentException($"--{key} needs a value.");
+            map[key] = args[++i];
+        }
+        int Int(string key, string fallback)
+        {
+            var text = map.GetValueOrDefault(key, fallback);
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+                ? value
+                : throw new ArgumentException($"--{key} takes a positive whole number, not '{text}'.");
+        }
+        var precision = map.GetValueOrDefault("precision", "fp32");
+        if (precision is not ("fp32" or "int8")) throw new ArgumentException($"--precision must be fp32 or int8, not '{precision}'.");
         return new BenchmarkArgs(
             map.GetValueOrDefault("variant", "b0"),
             Int("batch", "8"),
             Int("rounds", "20"))
         {
-            Images = Int("images", "600"),
-            CameraImages = Int("camera-images", "120"),
+            Images = Int("images", "512"),
+            CameraImages = map.ContainsKey("camera-images") ? Int("camera-images", "") : null,
+            CameraDir = map.GetValueOrDefault("camera-dir"),
+            AllowSmall = map.ContainsKey("allow-small"),
             Sets = map.GetValueOrDefault("sets", "small,2mp,camera").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            Precision = map.GetValueOrDefault("precision", "fp32"),
+            Precision = precision,
             RoundsGiven = map.ContainsKey("rounds"),
         };
     }

@@ -2,7 +2,16 @@ using EffNet.MLNet.Benchmarks;
 
 // Benchmarks print ratios measured side by side in one run; see docs/BENCHMARKS.md.
 var command = args.Length > 0 ? args[0] : "graph";
-var options = BenchmarkArgs.Parse(args.Skip(1).ToArray());
+BenchmarkArgs options;
+try
+{
+    options = BenchmarkArgs.Parse(args.Skip(1).ToArray());
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"{command}: {e.Message}");
+    return 3;
+}
 return command switch
 {
     "graph" => GraphBenchmark.Run(options),
@@ -20,6 +29,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-images 120] [--precision fp32|int8]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|preprocess-fidelity|int8|fit-overhead [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-dir DIR] [--camera-images N] [--allow-small] [--precision fp32|int8]");
     return 2;
 }

@@ -6,19 +6,14 @@ namespace EffNet.MLNet.Benchmarks;
 /// Photo-like JPEGs made once per set into the temp folder (in parallel, each image from its own
 /// seed): gradients, soft and sharp shapes, fine texture and sensor-like noise, so that at quality
 /// 90 a 1600×1200 image weighs about as much as a camera photo (several hundred KB) and costs as
-/// much to decode.
+/// much to decode. Not for the camera set: generated images flatter a decoder against real
+/// photographs (see <see cref="CameraPhotos"/>).
 /// </summary>
 internal static class SyntheticPhotos
 {
-    /// <summary>Camera sensor sizes from 12 to 24 megapixels, used in turn by <see cref="Camera"/>.</summary>
-    public static readonly IReadOnlyList<(int Width, int Height)> CameraSizes = [(4000, 3000), (4608, 3456), (5184, 3888), (5664, 4248)];
-
     /// <summary><paramref name="count"/> JPEGs of one size.</summary>
     public static IReadOnlyList<string> Make(int width, int height, int count) =>
         Make($"{width}x{height}", [(width, height)], count);
-
-    /// <summary><paramref name="count"/> camera-size JPEGs, 12 to 24 megapixels.</summary>
-    public static IReadOnlyList<string> Camera(int count) => Make("camera", CameraSizes, count);
 
     private static IReadOnlyList<string> Make(string name, IReadOnlyList<(int Width, int Height)> sizes, int count)
     {

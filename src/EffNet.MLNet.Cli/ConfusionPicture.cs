@@ -1,3 +1,4 @@
+using EffNet.MLNet.Sweep;
 using EffNet.MLNet.Training;
 using SkiaSharp;
 
@@ -20,7 +21,7 @@ internal static class ConfusionPicture
         using var surface = SKSurface.Create(new SKImageInfo(size, size));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var text = new SKPaint { Color = SKColors.Black, TextSize = 14, IsAntialias = true };
+        using var text = new TextStyle(SKColors.Black, 14);
         using var fill = new SKPaint { Style = SKPaintStyle.Fill };
         using var grid = new SKPaint { Style = SKPaintStyle.Stroke, Color = SKColors.Gray };
 
@@ -36,15 +37,15 @@ internal static class ConfusionPicture
                 var rect = SKRect.Create(Margin + p * Cell, Margin + t * Cell, Cell, Cell);
                 canvas.DrawRect(rect, fill);
                 canvas.DrawRect(rect, grid);
-                canvas.DrawText(count.ToString(System.Globalization.CultureInfo.InvariantCulture), rect.MidX - 8, rect.MidY + 5, text);
+                text.Draw(canvas, count.ToString(System.Globalization.CultureInfo.InvariantCulture), rect.MidX - 8, rect.MidY + 5);
             }
-            canvas.DrawText(Clip(metrics.Labels[t]), 8, Margin + t * Cell + Cell / 2 + 5, text);
+            text.Draw(canvas, Clip(metrics.Labels[t]), 8, Margin + t * Cell + Cell / 2 + 5);
             canvas.Save();
             canvas.RotateDegrees(-90, Margin + t * Cell + Cell / 2 + 5, Margin - 8);
-            canvas.DrawText(Clip(metrics.Labels[t]), Margin + t * Cell + Cell / 2 + 5, Margin - 8, text);
+            text.Draw(canvas, Clip(metrics.Labels[t]), Margin + t * Cell + Cell / 2 + 5, Margin - 8);
             canvas.Restore();
         }
-        canvas.DrawText("true ↓  predicted →", 8, 20, text);
+        text.Draw(canvas, "true ↓  predicted →", 8, 20);
 
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);

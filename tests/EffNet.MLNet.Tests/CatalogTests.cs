@@ -51,6 +51,9 @@ public class CatalogTests
         server.CutAfter = 300_000;
         var first = Assert.Throws<WeightsUnavailableException>(() => new WeightsDownloader(catalog).Ensure(entry));
         Assert.Contains(entry.FileName, first.Message);
+        // One message for an app's crash report, not a chain of socket exceptions (issue #20).
+        // Mutation: pass the HttpRequestException on as the inner exception -> fails.
+        Assert.Null(first.InnerException);
         var partial = Path.Combine(cache.Path, entry.FileName + ".partial");
         Assert.Equal(300_000, new FileInfo(partial).Length);
 

@@ -162,6 +162,17 @@ public class ClassifierOnnxExportTests(TrainedClassifiers models) : IClassFixtur
         Assert.Equal(3, onnx.Graph.Output[0].Type.TensorType.Shape.Dim[1].DimValue);
         Assert.Equal("[\"checkers\",\"discs\",\"stripes\"]", TrainedClassifiers.Metadata(path)["labels"]);
         Assert.Equal("b0", TrainedClassifiers.Metadata(path)["effnet.variant"]);
+
+        // classifier.json: what onnxruntime-node cannot read from the graph, beside the file, from the
+        // library call and from effnet export alike. Mutation: labels from another model's metadata -> fails.
+        foreach (var onnxPath in new[] { path, models.Onnx["lightgbm"] })
+        {
+            var sidecar = JsonDocument.Parse(File.ReadAllText(ClassifierOnnxExporter.SidecarPath(onnxPath))).RootElement;
+            Assert.Equal(["checkers", "discs", "stripes"], sidecar.GetProperty("labels").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(256, sidecar.GetProperty("inputSize").GetInt32());
+            Assert.Equal("pixels", sidecar.GetProperty("input").GetProperty("name").GetString());
+            Assert.Contains("Mitchell", sidecar.GetProperty("preprocessing").GetProperty("filter").GetString());
+        }
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace EffNet.MLNet.Tests;
 /// </summary>
 public class TrainServeParityTests(ITestOutputHelper output)
 {
-    private const int Size = 256; // B0's resize size: the square both paths hand to the graph
+    internal const int Size = 256; // B0's resize size: the square both paths hand to the graph
 
     private static readonly Lazy<EfficientNetBackbone> B0 = new(() =>
         EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions { WeightsPath = TorchvisionFixtures.File("b0.pth") }));

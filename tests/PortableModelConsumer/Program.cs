@@ -28,6 +28,8 @@ static (string, float[]) Predict(PredictionEngine<Input, Output> engine, string 
 static (string, float[]) PredictBytes(PredictionEngine<ModelInput, ModelOutput> engine, byte[] bytes)
 {
     // <readme name="stock-bytes">
+    // readme: using Microsoft.ML.Data;   // MLImage
+    // readme:
     using var image = MLImage.CreateFromStream(new MemoryStream(bytes));
     var prediction = engine.Predict(new ModelInput { Image = image });
     // </readme>
@@ -46,6 +48,8 @@ public sealed class Output
 }
 
 // <readme name="stock-bytes-classes">
+// readme: using Microsoft.ML.Data;   // ImageType, MLImage
+// readme:
 public sealed class ModelInput
 {
     [ImageType(224, 224)]   // any size: the model resizes and crops

@@ -96,7 +96,13 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output) && !s.Force)
             throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
-        if (s.Model is not null) return ExportClassifier(s.Model, output);
+        if (s.Model is not null)
+        {
+            var sidecar = Training.ClassifierOnnxExporter.SidecarPath(output);
+            if (File.Exists(sidecar) && !s.Force)
+                throw new ArgumentException($"'{sidecar}' (the labels and preprocessing written beside the ONNX) already exists; pass --force to overwrite it.");
+            return ExportClassifier(s.Model, output);
+        }
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.Parse(s.Variant));
         var weights = s.RandomInit
             ? RandomWeights.Create(architecture, s.Seed)
@@ -133,7 +139,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var size = onnx.MetadataProps.Single(p => p.Key == "effnet.input_size").Value;
         var labels = onnx.MetadataProps.Single(p => p.Key == Training.ClassifierOnnxExporter.LabelsKey).Value;
         AnsiConsole.MarkupLine(
-            $"Wrote [green]{Inert.Markup(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Inert.Markup(labels)} in the metadata.");
+            $"Wrote [green]{Inert.Markup(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Inert.Markup(labels)} in the metadata and, with the exact preprocessing, in [green]{Inert.Markup(Training.ClassifierOnnxExporter.SidecarPath(output))}[/].");
         return ExitCodes.Success;
     }
 }

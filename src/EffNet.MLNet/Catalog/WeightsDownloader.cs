@@ -61,7 +61,7 @@ internal sealed class WeightsDownloader
                 $"Could not download the EfficientNet {entry.Variant} weights from {address} ({ex.Message}). " +
                 (File.Exists(partial) ? $"The {new FileInfo(partial).Length:N0} bytes received are kept in '{partial}'; running again resumes from there. " : "") +
                 $"Or download {entry.FileName} on a connected machine and place it at '{target}', or set EFFNET_MIRROR to a base address that serves {entry.FileName}, " +
-                $"or {OptionWording.NoWeightsRemedy}.", ex);
+                $"or {OptionWording.NoWeightsRemedy}.");   // no inner exception: an app's crash report is this one message, not a socket stack
         }
 
         var actual = FileHash.Sha256(partial);

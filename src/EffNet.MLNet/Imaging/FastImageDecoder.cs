@@ -5,9 +5,9 @@ namespace EffNet.MLNet.Imaging;
 /// <summary>
 /// Decodes an image file straight into the network's input: planar RGB floats 0…255, resized so
 /// the shorter side fills <c>size</c> and centre-cropped to a <c>size</c>×<c>size</c> square (what
-/// ML.NET's ResizeImages with IsoCrop does), with a cubic filter. JPEGs at least twice the target
-/// are decoded at ⅛, ¼, ⅜ or ½ scale inside the decoder (DCT scaling: a 1600×1200 photo for a
-/// 256 target is decoded at 400×300), which skips most of the work on large photos.
+/// ML.NET's ResizeImages with IsoCrop does), with the same Mitchell cubic draw, so the pixels equal
+/// the saved chain's. (Until ML.NET 5, large JPEGs were decoded here at a reduced DCT scale; ML.NET 6
+/// resizes the full decode without mipmaps, which a reduced-scale decode cannot reproduce.)
 /// The pixels are those ML.NET's <c>LoadImages</c> and <c>MLImage</c> give, so training and the
 /// saved model see the same image: EXIF orientation is ignored (the stored pixels are used, as in
 /// ML.NET, PIL's <c>Image.open</c> and torchvision), and transparency is composited over black.
@@ -20,7 +20,7 @@ internal static class FastImageDecoder
     /// Changes whenever a change to this decoder alters the pixels it produces, so that features
     /// cached from an earlier version are not served as if they came from this one.
     /// </summary>
-    public const string Version = "3";
+    public const string Version = "4";
 
     /// <summary>Decode <paramref name="path"/> into <paramref name="destination"/> (3 × size × size floats).</summary>
     /// <returns>
@@ -54,40 +54,35 @@ internal static class FastImageDecoder
     private static bool Decode(OpenedImage image, string name, int size, Span<float> destination, bool acceptTruncated)
     {
         var codec = image.Codec;
-        var scaled = DecodedSize(codec, size);
-        var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        var decodeInfo = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var decoded = new SKBitmap(decodeInfo);
         var truncated = image.Outcome(codec.GetPixels(decodeInfo, decoded.GetPixels()), acceptTruncated);
         Crop(name, decoded, size, destination);
         return truncated;
     }
 
-    // The smallest of the decoder's k/8 scales (k ≤ 4: only images at least twice the target) that still
-    // covers the target square. GetScaledDimensions rounds to the nearest supported scale, which can fall
-    // below the target, so each candidate is checked rather than asking for the exact ratio.
-    internal static SKSizeI DecodedSize(SKCodec codec, int size)
-    {
-        for (var eighths = 1; eighths <= 4; eighths++)
-        {
-            var scaled = codec.GetScaledDimensions(eighths / 8f);
-            if (scaled.Width >= size && scaled.Height >= size) return scaled;
-        }
-        return new SKSizeI(codec.Info.Width, codec.Info.Height);
-    }
+    // ML.NET 6's ResizeImages (IsoCrop) draws the full image with Skia's Mitchell cubic and no mipmaps.
+    internal static readonly SKSamplingOptions CubicMitchell = new(SKCubicResampler.Mitchell);
 
-    // Resize (cubic) so the image covers size×size, then take the centre square, as IsoCrop does.
-    private static void Crop(string name, SKBitmap image, int size, Span<float> destination)
+    // The size×size square ML.NET 6's ResizeImages (IsoCrop, centre anchor) makes: the image scaled to
+    // cover the square, drawn into a rectangle whose offset and size are truncated to whole pixels the
+    // way ML.NET computes them (single-precision arithmetic, in this order), over black. Any other
+    // geometry or filter — a rounded size, a reduced-scale JPEG decode — gives training pixels the saved
+    // .zip never sees: on a 24 MP photo a ⅛-scale decode is antialiased where ML.NET's cubic draw is not.
+    internal static void Crop(string name, SKBitmap image, int size, Span<float> destination)
     {
-        var scale = Math.Max((float)size / image.Width, (float)size / image.Height);
-        var width = Math.Max(size, (int)Math.Round(image.Width * scale));
-        var height = Math.Max(size, (int)Math.Round(image.Height * scale));
-        using var resized = width == image.Width && height == image.Height
-            ? null
-            : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High)
-              ?? throw new BadImageException(name, $"could not be resized from {image.Width}×{image.Height} to {width}×{height}");
-        var source = resized ?? image;
-        var left = (width - size) / 2;
-        var top = (height - size) / 2;
+        var scaleX = (float)size / image.Width;
+        var scaleY = (float)size / image.Height;
+        var (scale, left, top) = scaleY < scaleX
+            ? (scaleX, 0, (int)((size - image.Height * scaleX) / 2f))
+            : (scaleY, (int)((size - image.Width * scaleY) / 2f), 0);
+        var width = (int)(image.Width * scale);
+        var height = (int)(image.Height * scale);
+        using var source = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        source.Erase(SKColors.Black);
+        using (var canvas = new SKCanvas(source))
+        using (var drawn = SKImage.FromBitmap(image) ?? throw new BadImageException(name, $"could not be resized from {image.Width}×{image.Height} to {size}×{size}"))
+            canvas.DrawImage(drawn, new SKRect(0, 0, image.Width, image.Height), new SKRect(left, top, left + width, top + height), CubicMitchell);
         var pixels = source.GetPixelSpan();
         var plane = size * size;
         var red = destination[..plane];
@@ -95,7 +90,7 @@ internal static class FastImageDecoder
         var blue = destination.Slice(2 * plane, plane);
         for (var y = 0; y < size; y++)
         {
-            var row = pixels.Slice((top + y) * source.RowBytes + left * 4, size * 4);
+            var row = pixels.Slice(y * source.RowBytes, size * 4);
             var at = y * size;
             for (var x = 0; x < size; x++, at++)
             {

@@ -34,30 +34,30 @@ public static class SweepChart
         using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var text = new SKPaint { Color = SKColors.Black, TextSize = 14, IsAntialias = true };
-        using var title = new SKPaint { Color = SKColors.Black, TextSize = 18, IsAntialias = true, FakeBoldText = true };
-        using var warning = new SKPaint { Color = new SKColor(180, 30, 30), TextSize = 14, IsAntialias = true };
+        using var text = new TextStyle(SKColors.Black, 14);
+        using var title = new TextStyle(SKColors.Black, 18, bold: true);
+        using var warning = new TextStyle(new SKColor(180, 30, 30), 14);
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var grid = new SKPaint { Color = new SKColor(225, 225, 225), StrokeWidth = 1, Style = SKPaintStyle.Stroke };
         using var frontier = new SKPaint { Color = new SKColor(230, 120, 20), StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var point = new SKPaint { Color = new SKColor(30, 90, 180), IsAntialias = true, Style = SKPaintStyle.Fill };
         using var bar = new SKPaint { Color = new SKColor(30, 90, 180), StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
 
-        canvas.DrawText(string.Create(Inv, $"Accuracy against cost on this machine: {result.Images} images, {result.Folds}-fold linear probe ({result.Trainer}), {result.Precision}"), Left, 30, title);
+        title.Draw(canvas, string.Create(Inv, $"Accuracy against cost on this machine: {result.Images} images, {result.Folds}-fold linear probe ({result.Trainer}), {result.Precision}"), Left, 30);
         if (result.Warning is not null)
-            canvas.DrawText("Random weights: these accuracies say nothing about pretrained behaviour.", Left, 54, warning);
+            warning.Draw(canvas, "Random weights: these accuracies say nothing about pretrained behaviour.", Left, 54);
 
         var done = result.Variants.Where(v => v.Completed).ToList();
         var plot = new SKRect(Left, Top, Width - Right, Height - Bottom);
         canvas.DrawRect(plot, axis);
-        canvas.DrawText("milliseconds per image, batch 1 (log scale)", plot.MidX - 140, Height - 20, text);
+        text.Draw(canvas, "milliseconds per image, batch 1 (log scale)", plot.MidX - 140, Height - 20);
         canvas.Save();
         canvas.RotateDegrees(-90, 24, plot.MidY + 110);
-        canvas.DrawText("cross-validated accuracy (95% fold interval)", 24, plot.MidY + 110, text);
+        text.Draw(canvas, "cross-validated accuracy (95% fold interval)", 24, plot.MidY + 110);
         canvas.Restore();
         if (done.Count == 0)
         {
-            canvas.DrawText("No variant was evaluated.", plot.MidX - 80, plot.MidY, text);
+            text.Draw(canvas, "No variant was evaluated.", plot.MidX - 80, plot.MidY);
             return Encode(surface);
         }
 
@@ -70,14 +70,14 @@ public static class SweepChart
         {
             var x = X(tick);
             canvas.DrawLine(x, plot.Top, x, plot.Bottom, grid);
-            canvas.DrawText(tick.ToString("0.###", Inv), x - 10, plot.Bottom + 20, text);
+            text.Draw(canvas, tick.ToString("0.###", Inv), x - 10, plot.Bottom + 20);
         }
         var step = yHigh - yLow > 0.3 ? 0.1 : 0.05;
         for (var tick = Math.Ceiling(yLow / step) * step; tick <= yHigh + 1e-9; tick += step)
         {
             var y = Y(tick);
             canvas.DrawLine(plot.Left, y, plot.Right, y, grid);
-            canvas.DrawText(tick.ToString("P0", Inv), plot.Left - 48, y + 5, text);
+            text.Draw(canvas, tick.ToString("P0", Inv), plot.Left - 48, y + 5);
         }
         canvas.DrawRect(plot, axis);
 
@@ -95,10 +95,10 @@ public static class SweepChart
             canvas.DrawLine(x - 5, Y(v.Accuracy.High), x + 5, Y(v.Accuracy.High), bar);
             canvas.DrawCircle(x, Y(v.Accuracy.Mean), 6, point);
             var label = v.Variant + (v.Variant == result.Recommendation.Variant ? " (recommended)" : "");
-            canvas.DrawText(label, x + 9, Y(v.Accuracy.Mean) - 8, text);
+            text.Draw(canvas, label, x + 9, Y(v.Accuracy.Mean) - 8);
         }
         canvas.DrawLine(plot.Right - 190, plot.Bottom - 20, plot.Right - 160, plot.Bottom - 20, frontier);
-        canvas.DrawText("Pareto frontier", plot.Right - 150, plot.Bottom - 15, text);
+        text.Draw(canvas, "Pareto frontier", plot.Right - 150, plot.Bottom - 15);
         return Encode(surface);
     }
 

@@ -70,16 +70,24 @@ public static class ClassifierOnnxExporter
         return merged;
     }
 
-    /// <summary>Build the ONNX model and write it to <paramref name="onnxPath"/> through a temporary file.</summary>
+    /// <summary>
+    /// Build the ONNX model and write it to <paramref name="onnxPath"/>, and its labels, input size and exact
+    /// preprocessing as JSON to <see cref="SidecarPath"/> (for runtimes that cannot read ONNX metadata), each
+    /// through a temporary file.
+    /// </summary>
     /// <inheritdoc cref="Build" path="/exception"/>
     public static void Save(MLContext ml, string modelPath, string onnxPath)
     {
         ArgumentNullException.ThrowIfNull(onnxPath);
-        var bytes = Build(ml, modelPath).ToByteArray();
-        var temp = onnxPath + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, onnxPath, overwrite: true);
+        var onnx = Build(ml, modelPath);
+        var bytes = onnx.ToByteArray();
+        AtomicFile.Write(onnxPath, stream => stream.Write(bytes));
+        var sidecar = ClassifierSidecar.Build(onnx, Path.GetFileName(onnxPath));
+        AtomicFile.Write(SidecarPath(onnxPath), stream => stream.Write(sidecar));
     }
+
+    /// <summary>Where <see cref="Save"/> writes the JSON beside <paramref name="onnxPath"/>: the same name with <c>.json</c>.</summary>
+    public static string SidecarPath(string onnxPath) => Path.ChangeExtension(onnxPath, ".json");
 
     /// <summary>The featurizer graph exactly as the saved model's ApplyOnnxModel runs it.</summary>
     private static ModelProto ReadFeaturizerGraph(string modelPath)

@@ -132,6 +132,7 @@ public partial class ReadmeSnippetTests(ReadmeSnippetTests.PipelineModel pipelin
     private static string AsInReadme(string region) =>
         string.Join('\n', region.Split('\n').Select(line =>
         {
+            if (line.TrimEnd().EndsWith("// readme:", StringComparison.Ordinal)) return "";   // an empty line in the README
             var at = line.IndexOf("// readme: ", StringComparison.Ordinal);
             return at < 0 ? line : line[..(line.Length - line.TrimStart().Length)] + line[(at + "// readme: ".Length)..];
         }));
@@ -146,7 +147,9 @@ public partial class ReadmeSnippetTests(ReadmeSnippetTests.PipelineModel pipelin
         return string.Join('\n', lines.Select(l => l.Length >= indent ? l[indent..] : l));
     }
 
-    [GeneratedRegex(@"```csharp\n(.*?)```", RegexOptions.Singleline)]
+    // A block under "<!-- program: FILE -->" is a whole program, compiled from the README text itself
+    // against the packed packages (Consumers/ConsumerMatrixTests), not a region here.
+    [GeneratedRegex(@"(?<!<!-- program: [^\n]*-->\n)```csharp\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CsharpBlock();
 
     [GeneratedRegex(@"// <readme name=""([^""]+)"">[^\n]*\n(.*?)\n[ \t]*// </readme>", RegexOptions.Singleline)]

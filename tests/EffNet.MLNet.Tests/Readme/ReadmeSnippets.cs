@@ -18,7 +18,6 @@ internal static class ReadmeSnippets
 {
     public static void Pipeline(IEnumerable<ImageRow> images, string weightsPath, string modelPath)
     {
-        // <readme name="pipeline">
         var ml = new MLContext(seed: 0);
         var data = ml.Data.LoadFromEnumerable(images);                  // rows with ImagePath and Label
         // The label becomes a key before the pipeline, so the saved model needs only the image.
@@ -32,13 +31,16 @@ internal static class ReadmeSnippets
         var model = pipeline.Fit(labelled);
         ml.Model.Save(model, data.Schema, modelPath); // readme: ml.Model.Save(model, data.Schema, "model.zip");
         // For stock ML.NET programs that hold images in memory (uploads): the same model, taking an MLImage.
-        ImageInputModel.Save(ml, model, data.Schema, Path.ChangeExtension(modelPath, ".images.zip")); // readme: ImageInputModel.Save(ml, model, data.Schema, "model.images.zip");
-        // </readme>
+        ImageInputModel.Save(ml, model, data.Schema, Path.ChangeExtension(modelPath, ".images.zip"));
     }
 
     public static void Trainer(string folder, string weightsPath, string modelPath)
     {
         // <readme name="trainer">
+        // readme: using EffNet.MLNet;
+        // readme: using EffNet.MLNet.Training;
+        // readme: using Microsoft.ML;
+        // readme:
         var ml = new MLContext(seed: 0);
         var options = new EfficientNetFeaturizerOptions { WeightsPath = weightsPath }; // readme: var options = new EfficientNetFeaturizerOptions { Variant = "b0" };
         var featurizer = ml.Transforms.ExtractEfficientNetFeatures(options: options).Fit(ImageClassifierTrainer.EmptyInput(ml));
@@ -51,6 +53,8 @@ internal static class ReadmeSnippets
     public static ImagePrediction Predictor(string modelPath, string imagePath, byte[] upload)
     {
         // <readme name="predictor">
+        // readme: using EffNet.MLNet;
+        // readme:
         using var predictor = new PooledPredictor(modelPath);   // readme: using var predictor = new PooledPredictor("model.zip");   // thread-safe; one per model
         var fromFile = predictor.Predict(imagePath);             // readme: var fromFile = predictor.Predict("photos/cat.jpg");
         var fromBytes = predictor.Predict(upload, "upload.jpg"); // bytes, a Stream or an MLImage: no temporary file
@@ -62,6 +66,10 @@ internal static class ReadmeSnippets
     public static async Task<WebApplication> WebApp(string[] args, string modelPath)
     {
         // <readme name="aspnet">
+        // readme: using EffNet.MLNet;
+        // readme: using EffNet.MLNet.AspNetCore;
+        // readme: using EffNet.MLNet.Imaging;
+        // readme:
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.AddImageClassifier(modelPath);   // readme: builder.Services.AddImageClassifier("model.zip");      // one shared model, reloaded when the file changes
         var app = builder.Build();
