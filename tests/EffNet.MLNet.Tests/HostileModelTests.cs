@@ -84,13 +84,27 @@ public class HostileModelTests
     public void A_model_zip_whose_onnx_reads_external_data_is_refused()
     {
         using var dir = new TempDir();
-        File.WriteAllBytes(Path.Combine(Path.GetTempPath(), "effnet-secret-" + Environment.ProcessId + ".bin"), new byte[3456]);
+        // The file a crafted model would read: in the temp folder, where ML.NET writes the embedded ONNX.
+        var secret = Path.Combine(Path.GetTempPath(), "effnet-secret-" + Environment.ProcessId + ".bin");
+        File.WriteAllBytes(secret, new byte[3456]);
+        try
+        {
+            RefusedWithExternalData(dir, Path.GetFileName(secret));
+        }
+        finally
+        {
+            File.Delete(secret);
+        }
+    }
+
+    private static void RefusedWithExternalData(TempDir dir, string secretName)
+    {
         var model = B0Onnx();
         var stem = model.Graph.Initializer[0];
         stem.RawData = ByteString.Empty;
         stem.FloatData.Clear();
         stem.DataLocation = TensorProto.Types.DataLocation.External;
-        stem.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "effnet-secret-" + Environment.ProcessId + ".bin" });
+        stem.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = secretName });
         var bytes = model.ToByteArray();
         var path = dir.File("reads-temp.zip");
         WriteModelZip(path, s =>
