@@ -22,7 +22,7 @@ internal static class ErrorReporter
             _ => (ExitCodes.Unexpected, ex.ToString()),
         };
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(FlagWording.ForCommandLine(message))}");
+        stderr.MarkupLine($"[red]error:[/] {Inert.Markup(FlagWording.ForCommandLine(message))}");
         return code;
     }
 }

@@ -20,7 +20,7 @@ internal static class Reports
             table.AddRow(e.Trainer.ToString().ToLowerInvariant(),
                 v is null ? "-" : v.MicroAccuracy.ToString("0.000", Inv), v is null ? "-" : v.MacroAccuracy.ToString("0.000", Inv),
                 v is null ? "-" : v.LogLoss.ToString("0.000", Inv), e.Duration.TotalSeconds.ToString("0.0", Inv),
-                e.Trainer == result.Trainer ? "[green]chosen[/]" : Markup.Escape(e.Skipped ?? ""));
+                e.Trainer == result.Trainer ? "[green]chosen[/]" : Inert.Markup(e.Skipped ?? ""));
         }
         AnsiConsole.Write(table);
     }
@@ -31,12 +31,12 @@ internal static class Reports
             $"Validation on {m.Rows} images: micro-accuracy [bold]{m.MicroAccuracy:0.000}[/], macro-accuracy [bold]{m.MacroAccuracy:0.000}[/], log-loss {m.LogLoss:0.000}"));
         var table = new Table().Border(TableBorder.Rounded).AddColumns("label", "support", "precision", "recall", "F1");
         foreach (var c in m.PerClass)
-            table.AddRow(Markup.Escape(c.Label), c.Support.ToString(Inv), c.Precision.ToString("0.000", Inv), c.Recall.ToString("0.000", Inv), c.F1.ToString("0.000", Inv));
+            table.AddRow(Inert.Name(c.Label), c.Support.ToString(Inv), c.Precision.ToString("0.000", Inv), c.Recall.ToString("0.000", Inv), c.F1.ToString("0.000", Inv));
         AnsiConsole.Write(table);
         var confusion = new Table().Border(TableBorder.Rounded).Title("Confusion (rows: true, columns: predicted)").AddColumn("");
-        foreach (var l in m.Labels) confusion.AddColumn(Markup.Escape(l));
+        foreach (var l in m.Labels) confusion.AddColumn(Inert.Name(l));
         for (var t = 0; t < m.Labels.Count; t++)
-            confusion.AddRow([Markup.Escape(m.Labels[t]), .. m.ConfusionMatrix[t].Select(n => n.ToString(Inv))]);
+            confusion.AddRow([Inert.Name(m.Labels[t]), .. m.ConfusionMatrix[t].Select(n => n.ToString(Inv))]);
         AnsiConsole.Write(confusion);
     }
 
@@ -48,11 +48,11 @@ internal static class Reports
         for (var i = 0; i < predictions.Count; i++)
         {
             var p = predictions[i];
-            var scores = string.Join(", ", p.Scores.Select(s => string.Create(Inv, $"{s.Label} {s.Score:0.000}")));
-            var cells = new List<string> { Markup.Escape(Path.GetFileName(p.Image)) };
-            if (truth is not null) cells.Add(Markup.Escape(truth[i].Label));
-            cells.Add(p.Error is null ? Markup.Escape(p.Label) : "[yellow]skipped[/]");
-            cells.Add(Markup.Escape(p.Error ?? scores));
+            var scores = string.Join(", ", p.Scores.Select(s => string.Create(Inv, $"{InertText.Name(s.Label)} {s.Score:0.000}")));
+            var cells = new List<string> { Inert.Name(Path.GetFileName(p.Image)) };
+            if (truth is not null) cells.Add(Inert.Name(truth[i].Label));
+            cells.Add(p.Error is null ? Inert.Name(p.Label) : "[yellow]skipped[/]");
+            cells.Add(Inert.Markup(p.Error ?? scores));
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);

@@ -18,11 +18,11 @@ internal static class SweepTable
         foreach (var v in result.Variants)
         {
             var note = v.Variant == result.Recommendation.Variant ? "[green]recommended[/]"
-                : v.Skipped is not null ? "[yellow]skipped:[/] " + Markup.Escape(v.Skipped)
+                : v.Skipped is not null ? "[yellow]skipped:[/] " + Inert.Markup(v.Skipped)
                 : frontier.Contains(v.Variant) ? "frontier" : "";
             if (v.Variant == result.Recommendation.Variant && frontier.Contains(v.Variant)) note += ", frontier";
             table.AddRow(
-                Markup.Escape(v.Variant), v.Resolution.ToString(Inv), (v.Parameters / 1e6).ToString("0.00", Inv) + " M",
+                Inert.Markup(v.Variant), v.Resolution.ToString(Inv), (v.Parameters / 1e6).ToString("0.00", Inv) + " M",
                 (v.MultiplyAdds / 1e9).ToString("0.000", Inv), v.FeatureDimension.ToString(Inv),
                 v.Accuracy is { } a ? string.Create(Inv, $"{a.Mean:P1} ({a.Low:P1}–{a.High:P1})") : "-",
                 v.MillisecondsPerImage?.ToString("0.00", Inv) ?? "-", v.ImagesPerSecond?.ToString("0.0", Inv) ?? "-",
@@ -33,8 +33,8 @@ internal static class SweepTable
             AnsiConsole.MarkupLine(string.Create(Inv, $"[yellow]The time budget of {result.TimeBudgetSeconds:0.#} s ran out: larger variants were not tried.[/]"));
         var rec = result.Recommendation;
         AnsiConsole.MarkupLine(rec.Variant is null
-            ? $"[yellow]No recommendation:[/] {Markup.Escape(rec.Reason)}."
-            : $"Recommended: [bold green]{Markup.Escape(rec.Variant)}[/], {Markup.Escape(rec.Reason)}.");
-        if (result.Warning is not null) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(result.Warning)}[/]");
+            ? $"[yellow]No recommendation:[/] {Inert.Markup(rec.Reason)}."
+            : $"Recommended: [bold green]{Inert.Markup(rec.Variant)}[/], {Inert.Markup(rec.Reason)}.");
+        if (result.Warning is not null) AnsiConsole.MarkupLine($"[yellow]{Inert.Markup(result.Warning)}[/]");
     }
 }

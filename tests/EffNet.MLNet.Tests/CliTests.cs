@@ -9,11 +9,14 @@ public class CliTests
     internal static (int Code, string Out, string Err) Effnet(params string[] args) => EffnetWithHome(null, args);
 
     /// <summary>Run effnet with EFFNET_HOME (weights and feature cache) at <paramref name="home"/>.</summary>
-    internal static (int Code, string Out, string Err) EffnetWithHome(string? home, params string[] args)
+    internal static (int Code, string Out, string Err) EffnetWithHome(string? home, params string[] args) => EffnetWithin(null, home, args);
+
+    /// <summary>Run effnet as <see cref="EffnetWithHome"/> does, killed after <paramref name="timeout"/> (exit code <see cref="ProcessRunner.TimedOut"/>).</summary>
+    internal static (int Code, string Out, string Err) EffnetWithin(TimeSpan? timeout, string? home, params string[] args)
     {
         var environment = new Dictionary<string, string> { ["COLUMNS"] = "200" };
         if (home is not null) environment["EFFNET_HOME"] = home;
-        return ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll"), .. args], environment);
+        return ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll"), .. args], environment, timeout);
     }
 
     [Fact]

@@ -33,6 +33,12 @@ internal static class CraftedCheckpoints
         ["safetensors-overlap"] = ("overlap.safetensors", "overlap"),
         // One name twice, on different bytes.
         ["safetensors-duplicate"] = ("duplicate.safetensors", "named twice"),
+        // 100 storages of their own in the pickle, but the zip directory points every one at the first's deflated 1 MB.
+        // Mutation: PthCheckpointReader.Open without CheckEntriesDisjoint -> 100 MB read and accepted: fails.
+        ["aliased-entries"] = ("aliased-entries.pth", "point at the same bytes"),
+        // Shape [2^30, 2^30, 2] of F64: 2^64 bytes, which wraps to the 0 bytes its offsets span.
+        // Mutation: the byte count in 64-bit unchecked arithmetic (as before) -> accepted, then an OverflowException: fails.
+        ["safetensors-wrap"] = ("wrap.safetensors", "more than the 0 data bytes"),
     };
 
     public static string Write(string directory, string name)
@@ -83,6 +89,14 @@ internal static class CraftedCheckpoints
                 break;
             case "safetensors-duplicate":
                 WriteSafetensors(path, [("features.0.0.weight", 864L, 0L, 3456L), ("features.0.0.weight", 864L, 3456L, 6912L)], 6912);
+                break;
+            case "aliased-entries":
+                WritePth(path, Enumerable.Range(0, 100).Select(i => new Tensor($"features.{i}.0.weight", $"{i}", 0, [250_000], [1])).ToArray(),
+                    Enumerable.Range(0, 100).ToDictionary(i => $"{i}", _ => Storage.Deflated(1_000_000)));
+                PointEntriesAtOne(path, "archive/data/", "archive/data/0");
+                break;
+            case "safetensors-wrap":
+                WriteHeaderOnly(path, "{\"features.0.0.weight\":{\"dtype\":\"F64\",\"shape\":[1073741824,1073741824,2],\"data_offsets\":[0,0]}}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, null);
@@ -160,6 +174,39 @@ internal static class CraftedCheckpoints
         file.Write(length);
         file.Write(headerBytes);
         WriteZeros(file, dataBytes);
+    }
+
+    private static void WriteHeaderOnly(string path, string header)
+    {
+        var headerBytes = Encoding.UTF8.GetBytes(header);
+        using var file = File.Create(path);
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Length);
+        file.Write(length);
+        file.Write(headerBytes);
+    }
+
+    // Rewrites the central directory so every entry under prefix names target's local header:
+    // entries stay distinct by name, but all read the same stored bytes.
+    private static void PointEntriesAtOne(string path, string prefix, string target)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var end = bytes.Length - 22;
+        while (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(end)) != 0x06054b50) end--;
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(end + 10));
+        var at = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(end + 16));
+        var entries = new List<(string Name, int OffsetField)>();
+        for (var i = 0; i < count; i++)
+        {
+            int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at + 28));
+            int rest = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at + 30)) + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at + 32));
+            entries.Add((Encoding.UTF8.GetString(bytes, at + 46, nameLength), at + 42));
+            at += 46 + nameLength + rest;
+        }
+        var targetOffset = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(entries.Single(e => e.Name == target).OffsetField));
+        foreach (var (name, field) in entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal)))
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(field), targetOffset);
+        File.WriteAllBytes(path, bytes);
     }
 
     private static void WriteZeros(Stream s, long bytes)

@@ -95,7 +95,7 @@ internal class BackboneSettings : DatasetSettings
                 ProgressTask? task = null;
                 var progress = new Progress<Catalog.DownloadProgress>(p =>
                 {
-                    task ??= ctx.AddTask(Markup.Escape(p.FileName), maxValue: p.TotalBytes ?? 1);
+                    task ??= ctx.AddTask(Inert.Markup(p.FileName), maxValue: p.TotalBytes ?? 1);
                     task.Value = p.Bytes;
                 });
                 backbone = EfficientNetBackbone.Resolve(options, v => Catalog.PretrainedCatalog.Default.EnsureWeights(v.Name, progress));

@@ -24,6 +24,39 @@ internal static class BadImages
         ? ValidationResult.Success()
         : ValidationResult.Error($"--on-bad-image must be skip or fail, not '{policy}'.");
 
+    /// <summary>A folder or manifest's images, with a one-line warning for each symbolic link that was not followed.</summary>
+    public static IReadOnlyList<LabeledImage> LoadDataset(string path, bool requireLabels = true)
+    {
+        var skipped = new List<BadImage>();
+        var images = ImageDataset.Load(path, requireLabels, skipped);
+        WarnSkipped(skipped);
+        return images;
+    }
+
+    /// <summary>The images in the folders and files named, each once, with a warning for each link not followed.</summary>
+    public static List<string> ImagesIn(IEnumerable<string> inputs)
+    {
+        var images = new List<string>();
+        var skipped = new List<BadImage>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+                images.AddRange(ImageDataset.ImageFiles(input, skipped));
+            else if (File.Exists(input) || FileKind.OfEntry(input) is not FileKind.Kind.Missing)
+                images.Add(Path.GetFullPath(input));
+            else
+                throw new ArgumentException($"'{input}' is neither an image file nor a folder.");
+        }
+        WarnSkipped(skipped);
+        return images.Distinct().ToList();
+    }
+
+    /// <summary>Name each entry left out without being opened on stderr.</summary>
+    public static void WarnSkipped(IEnumerable<BadImage> skipped)
+    {
+        foreach (var s in skipped) Stderr.MarkupLine($"[yellow]warning:[/] skipped {Inert.Name(s.ImagePath)}: {Inert.Markup(s.Reason)}");
+    }
+
     /// <summary>The cheap pass before featurizing: headers only (the decoder finds damage in the body).</summary>
     /// <exception cref="BadImageException">Under fail, the first image with a bad header.</exception>
     public static (List<LabeledImage> Good, List<BadImage> Bad) CheckHeaders(IReadOnlyList<LabeledImage> images, bool fail)
@@ -58,14 +91,14 @@ internal static class BadImages
     /// <summary>Name each left-out image on stderr.</summary>
     public static void Print(IEnumerable<BadImage> bad)
     {
-        foreach (var b in bad) Stderr.MarkupLine($"[yellow]skipped[/] {Markup.Escape(b.ImagePath)}: {Markup.Escape(b.Reason)}");
+        foreach (var b in bad) Stderr.MarkupLine($"[yellow]skipped[/] {Inert.Name(b.ImagePath)}: {Inert.Markup(b.Reason)}");
     }
 
     /// <summary>Warn about each truncated image that was used.</summary>
     public static void WarnTruncated(IEnumerable<BadImage> truncated)
     {
         foreach (var t in truncated)
-            Stderr.MarkupLine($"[yellow]warning:[/] {Markup.Escape(t.ImagePath)} {Markup.Escape(t.Reason)}; used anyway (--accept-truncated)");
+            Stderr.MarkupLine($"[yellow]warning:[/] {Inert.Name(t.ImagePath)} {Inert.Markup(t.Reason)}; used anyway (--accept-truncated)");
     }
 
     /// <summary>
@@ -78,7 +111,7 @@ internal static class BadImages
         if (bad.Count > 0)
         {
             ImageCheck.WriteReport(path, bad);
-            Stderr.MarkupLine($"[yellow]{bad.Count} unusable image(s) left out; all listed in {Markup.Escape(path)}[/]");
+            Stderr.MarkupLine($"[yellow]{bad.Count} unusable image(s) left out; all listed in {Inert.Markup(path)}[/]");
         }
         else
         {

@@ -40,7 +40,7 @@ internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         var report = ModelFiles.LoadReport(modelPath);
         // The saved model decodes with ML.NET, which fails on a bad image without naming it and fills
         // truncated ones silently: every image is checked (decoded once) before it gets there.
-        var (images, bad, truncated) = BadImages.Screen(ImageDataset.Load(s.Data!), i => i.ImagePath, s.FailOnBadImage, s.AcceptTruncated);
+        var (images, bad, truncated) = BadImages.Screen(BadImages.LoadDataset(s.Data!), i => i.ImagePath, s.FailOnBadImage, s.AcceptTruncated);
         BadImages.Print(bad);
         BadImages.WarnTruncated(truncated);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be used.");

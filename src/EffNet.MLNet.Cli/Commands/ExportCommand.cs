@@ -125,7 +125,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(graph);
         AtomicFile.Write(output, stream => stream.Write(bytes));
         AnsiConsole.MarkupLine(
-            $"Wrote [green]{Markup.Escape(output)}[/]: EfficientNet {architecture.Variant}, weights {Markup.Escape(weights.Source)} ({weights.Family.DisplayName()}), " +
+            $"Wrote [green]{Inert.Markup(output)}[/]: EfficientNet {architecture.Variant}, weights {Inert.Markup(weights.Source)} ({weights.Family.DisplayName()}), " +
             $"input pixels [[N,3,{resolution},{resolution}]] → features [[N,{architecture.FeatureDimension}]], {s.Precision.ToLowerInvariant()}.");
         return ExitCodes.Success;
     }
@@ -139,7 +139,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var size = onnx.MetadataProps.Single(p => p.Key == "effnet.input_size").Value;
         var labels = onnx.MetadataProps.Single(p => p.Key == Training.ClassifierOnnxExporter.LabelsKey).Value;
         AnsiConsole.MarkupLine(
-            $"Wrote [green]{Markup.Escape(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Markup.Escape(labels)} in the metadata and, with the exact preprocessing, in [green]{Markup.Escape(Training.ClassifierOnnxExporter.SidecarPath(output))}[/].");
+            $"Wrote [green]{Inert.Markup(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Inert.Markup(labels)} in the metadata and, with the exact preprocessing, in [green]{Inert.Markup(Training.ClassifierOnnxExporter.SidecarPath(output))}[/].");
         return ExitCodes.Success;
     }
 }

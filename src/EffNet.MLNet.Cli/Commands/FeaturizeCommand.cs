@@ -42,7 +42,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         var output = Path.GetFullPath(s.Out!);
         ModelFiles.RefuseOverwrite([output, BadImages.ReportPath(output)], s.Force);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!, requireLabels: false), s.FailOnBadImage);
+        var (images, bad) = BadImages.CheckHeaders(BadImages.LoadDataset(s.Data!, requireLabels: false), s.FailOnBadImage);
         BadImages.Print(bad);
 
         var backbone = s.ResolveBackbone(quiet: false, [.. images.Select(i => i.ImagePath)]);
@@ -67,7 +67,7 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
             else ml.Data.SaveAsText(view, stream, separatorChar: ',', headerRow: true, schema: false);
         });
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"Wrote {table.Count} rows of {table.Dimension} features to [green]{Markup.Escape(output)}[/]: {table.Count - hits} featurized, {hits} from the cache, {table.Count / Math.Max(seconds, 1e-9):0.0} images/s."));
+            $"Wrote {table.Count} rows of {table.Dimension} features to [green]{Inert.Markup(output)}[/]: {table.Count - hits} featurized, {hits} from the cache, {table.Count / Math.Max(seconds, 1e-9):0.0} images/s."));
         return ExitCodes.Success;
     }
 }

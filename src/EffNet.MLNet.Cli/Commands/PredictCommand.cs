@@ -86,18 +86,8 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
 
     private static List<string> Expand(IEnumerable<string> inputs)
     {
-        var images = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-                images.AddRange(Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => ImageDataset.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).Select(Path.GetFullPath));
-            else if (File.Exists(input))
-                images.Add(Path.GetFullPath(input));
-            else
-                throw new ArgumentException($"'{input}' is neither an image file nor a folder.");
-        }
+        var images = BadImages.ImagesIn(inputs);
         if (images.Count == 0) throw new ArgumentException("No images to predict.");
-        return images.Distinct().ToList();
+        return images;
     }
 }

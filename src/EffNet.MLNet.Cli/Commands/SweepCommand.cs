@@ -142,7 +142,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             BatchSize = BatchSize,
             SkipBadImages = !FailOnBadImage,
             AcceptTruncatedImages = AcceptTruncated,
-            OnCacheWarning = warning => Console.Error.WriteLine("warning: " + warning),
+            OnCacheWarning = warning => Console.Error.WriteLine("warning: " + InertText.Line(warning)),
         };
 
         private static IEnumerable<string> Split(string? list) =>
@@ -155,11 +155,11 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         var chart = ChartPath(output);
         ModelFiles.RefuseOverwrite([output, chart, BadImages.ReportPath(output)], s.Force);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
+        var (images, bad) = BadImages.CheckHeaders(BadImages.LoadDataset(s.Data!), s.FailOnBadImage);
         BadImages.Print(bad);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
         var options = s.ToOptions();
-        if (s.RandomInit && !s.Json) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(SweepRunner.RandomInitWarning)}[/]");
+        if (s.RandomInit && !s.Json) AnsiConsole.MarkupLine($"[yellow]{Inert.Markup(SweepRunner.RandomInitWarning)}[/]");
         var result = s.Json ? Run(images, options, null, cancellationToken) : RunWithProgress(images, options, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
         BadImages.Print(result.BadImages);
@@ -175,7 +175,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             return ExitCodes.Success;
         }
         SweepTable.Write(result);
-        AnsiConsole.MarkupLine($"Saved [green]{Markup.Escape(output)}[/] and [green]{Markup.Escape(chart)}[/].");
+        AnsiConsole.MarkupLine($"Saved [green]{Inert.Markup(output)}[/] and [green]{Inert.Markup(chart)}[/].");
         return ExitCodes.Success;
     }
 
@@ -195,8 +195,8 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
                 var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
                 result = Run(images, options, new SyncProgress(p =>
                 {
-                    if (!tasks.TryGetValue(p.Variant, out var task)) tasks[p.Variant] = task = ctx.AddTask(Markup.Escape(p.Variant), maxValue: 1);
-                    var name = Markup.Escape(p.Variant);
+                    if (!tasks.TryGetValue(p.Variant, out var task)) tasks[p.Variant] = task = ctx.AddTask(Inert.Markup(p.Variant), maxValue: 1);
+                    var name = Inert.Markup(p.Variant);
                     switch (p.Stage)
                     {
                         case SweepStage.Preparing:

@@ -99,9 +99,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             Precision = s.Precision.ToLowerInvariant(),
             SkipBadImages = !s.FailOnBadImage,
             AcceptTruncatedImages = s.AcceptTruncated,
-            OnCacheWarning = warning => Console.Error.WriteLine("warning: " + warning),
+            OnCacheWarning = warning => Console.Error.WriteLine("warning: " + InertText.Line(warning)),
         };
-        if (!quiet && s.RandomInit) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(Sweep.SweepRunner.RandomInitWarning)}[/]");
+        if (!quiet && s.RandomInit) AnsiConsole.MarkupLine($"[yellow]{Inert.Markup(Sweep.SweepRunner.RandomInitWarning)}[/]");
         var sweep = quiet
             ? Sweep.SweepRunner.Run(images, options, null, cancellationToken)
             : SweepCommand.RunWithProgress(images, options, cancellationToken);
@@ -114,7 +114,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated,
             Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
         };
-        if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Markup.Escape(chosen)}[/].");
+        if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Inert.Markup(chosen)}[/].");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage, Sweep: sweep),

@@ -25,7 +25,7 @@ internal static class TrainingRun
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
         Directory.CreateDirectory(Path.GetDirectoryName(r.Output)!);
-        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(r.Data), r.FailOnBadImage);
+        var (images, bad) = BadImages.CheckHeaders(BadImages.LoadDataset(r.Data), r.FailOnBadImage);
         BadImages.Print(bad);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read.");
         var backbone = resolveBackbone(quiet, [.. images.Select(i => i.ImagePath)]);
@@ -85,13 +85,13 @@ internal static class TrainingRun
         if (r.Quiet)
         {
             Console.Out.WriteLine(string.Create(inv,
-                $"{report.Trainer}: micro-accuracy {m.MicroAccuracy:0.000}, macro-accuracy {m.MacroAccuracy:0.000}, log-loss {m.LogLoss:0.000} on {m.Rows} validation images; {images.Count - hits} images featurized, {hits} from the cache; saved {r.Output}"));
+                $"{report.Trainer}: micro-accuracy {m.MicroAccuracy:0.000}, macro-accuracy {m.MacroAccuracy:0.000}, log-loss {m.LogLoss:0.000} on {m.Rows} validation images; {images.Count - hits} images featurized, {hits} from the cache; saved {InertText.Line(r.Output)}"));
             return ExitCodes.Success;
         }
         Reports.Leaderboard(result);
         Reports.Metrics(m);
         AnsiConsole.MarkupLine(string.Create(inv, $"{images.Count - hits} images featurized, {hits} taken from the feature cache."));
-        AnsiConsole.MarkupLine($"Saved [green]{Markup.Escape(r.Output)}[/], [green]{Markup.Escape(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
+        AnsiConsole.MarkupLine($"Saved [green]{Inert.Markup(r.Output)}[/], [green]{Inert.Markup(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
 
         // A few predictions by the saved model itself, as a user would make them.
         using var predictor = new PooledPredictor(r.Output);
@@ -120,7 +120,7 @@ internal static class TrainingRun
     /// <summary>The feature cache under EFFNET_HOME for this featurizer; what it discards is said on stderr.</summary>
     public static FeatureCache OpenCache(EfficientNetFeaturizerTransformer featurizer) =>
         new(FeatureCache.DefaultRoot, featurizer.FeatureIdentity, featurizer.Backbone.FeatureDimension,
-            warning => Console.Error.WriteLine("warning: " + warning));
+            warning => Console.Error.WriteLine("warning: " + InertText.Line(warning)));
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<int> report) : IProgress<int>

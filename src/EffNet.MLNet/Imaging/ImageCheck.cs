@@ -104,9 +104,9 @@ public static class ImageCheck
         return (good, bad);
     }
 
-    /// <summary>Write a tab-separated report (path, reason) of bad images, through a temporary file.</summary>
+    /// <summary>Write a tab-separated report (path, reason) of bad images, through a temporary file; tabs and newlines in names are escaped, so one image is one row of two columns.</summary>
     public static void WriteReport(string path, IReadOnlyList<BadImage> bad, bool overwrite = true) =>
-        AtomicFile.WriteAllLines(path, ["path\treason", .. bad.Select(b => $"{b.ImagePath}\t{b.Reason}")], overwrite);
+        AtomicFile.WriteAllLines(path, ["path\treason", .. bad.Select(b => $"{InertText.Escape(b.ImagePath)}\t{InertText.Escape(b.Reason)}")], overwrite);
 
     private static string? Verdict(ImageProblem? problem, bool acceptTruncated) =>
         problem is null || (acceptTruncated && problem.Truncated) ? null : problem.Reason;

@@ -54,8 +54,8 @@ internal sealed class OpenedImage : IDisposable
 
     private static T WithFile<T>(string path, Func<FileStream, T> use)
     {
-        if (Directory.Exists(path)) throw new BadImageException(path, "is a directory, not an image file");
-        if (!File.Exists(path)) throw new BadImageException(path, "does not exist");
+        // Asked before opening: opening a FIFO blocks until a writer comes, and a device never ends.
+        if (FileKind.NotRegular(path) is { } problem) throw new BadImageException(path, problem);
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

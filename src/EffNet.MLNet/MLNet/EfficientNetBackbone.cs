@@ -109,7 +109,7 @@ public sealed class EfficientNetBackbone
             if (options.Precision != Precision.Float32)
                 throw new ArgumentException($"Precision.Int8 quantizes the graphs this library builds, not a bring-your-own ONNX model ('{onnx}'); use WeightsPath or the pretrained weights, or Float32.", nameof(options));
             // Keep the variant's resize/crop ratio around the model's own input size.
-            var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize));
+            var adapted = ForeignModelAdapter.Adapt(onnx, side => (int)Math.Round(side * (double)eval.ResizeSize / eval.CropSize), options.AllowExternalData);
             var size = (int)adapted.Graph.Graph.Input[0].Type.TensorType.Shape.Dim[2].DimValue;
             return new EfficientNetBackbone(adapted.Graph, "onnx:" + Path.GetFileName(onnx), size, adapted.ModelInputSize, adapted.FeatureDimension,
                 FileHash.Sha256(onnx), "model", false) { Findings = adapted.Findings, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation };

@@ -32,6 +32,13 @@ public sealed record EfficientNetFeaturizerOptions
     /// <summary>A full EfficientNet classifier exported to ONNX elsewhere; its head is cut off and its pooled features used.</summary>
     public string? OnnxModelPath { get; init; }
 
+    /// <summary>
+    /// Let <see cref="OnnxModelPath"/> keep tensor data in separate files (ONNX external data). Off by
+    /// default: such a model is refused. When on, each data file must be a regular file in the model's
+    /// own folder; its bytes are read into the graph before ONNX Runtime sees it.
+    /// </summary>
+    public bool AllowExternalData { get; init; }
+
     /// <summary>Use seeded random weights instead of a checkpoint.</summary>
     public bool RandomInit { get; init; }
 

@@ -21,15 +21,18 @@ internal static class ForeignModelAdapter
 
     /// <summary>Adapt the model at <paramref name="path"/>; images arrive as squares of <paramref name="inputSizeForModelSide"/>(model side), whose centre is cropped.</summary>
     /// <exception cref="CheckpointFormatException">The file is not ONNX, or its input, output or classifier could not be determined.</exception>
-    public static Result Adapt(string path, Func<int, int> inputSizeForModelSide)
+    /// <exception cref="CheckpointFormatException">Also: a tensor declares more than the budget of <see cref="ForeignModelChecks"/>, or keeps its data in another file and <paramref name="allowExternalData"/> is false or the file is not beside the model.</exception>
+    public static Result Adapt(string path, Func<int, int> inputSizeForModelSide, bool allowExternalData = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"The ONNX model '{path}' does not exist.", path);
+        ForeignModelChecks.CheckFile(path);
         ModelProto model;
         try { model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)); }
         catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException or ArgumentException)
         {
             throw new CheckpointFormatException(path, $"this is not an ONNX model, or it is truncated ({ex.Message}).", ex);
         }
+        ForeignModelChecks.Check(path, model, allowExternalData);
         var graph = model.Graph ?? throw new CheckpointFormatException(path, "the ONNX file has no graph.");
         if (graph.Node.Count == 0) throw new CheckpointFormatException(path, "the ONNX graph has no nodes.");
         var findings = new List<string>();

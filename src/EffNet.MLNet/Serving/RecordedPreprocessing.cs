@@ -25,13 +25,16 @@ internal static class RecordedPreprocessing
         if (!File.Exists(path)) return null;
         try
         {
+            Training.ModelReportCheck.CheckFile(path);
             using var json = JsonDocument.Parse(File.ReadAllText(path));
             if (!json.RootElement.TryGetProperty("backbone", out var backbone)
                 || !backbone.TryGetProperty("preprocessing", out var mode) || mode.GetString() != "torchvision") return null;
             if (!backbone.TryGetProperty("resizeSize", out var size) || !backbone.TryGetProperty("cropSize", out var crop))
                 throw new InvalidDataException($"'{path}' records torchvision preprocessing but not backbone.resizeSize and backbone.cropSize.");
             var interpolation = backbone.TryGetProperty("interpolation", out var i) ? i.GetString() ?? "bicubic" : "bicubic";
-            return new ImagePreparation(Preprocessing.TorchvisionExact, size.GetInt32(), crop.GetInt32(), ResampleFilter.Named(interpolation));
+            return new ImagePreparation(Preprocessing.TorchvisionExact,
+                Training.ModelReportCheck.ImageSide(path, "backbone.resizeSize", size.GetInt32()),
+                Training.ModelReportCheck.ImageSide(path, "backbone.cropSize", crop.GetInt32()), ResampleFilter.Named(interpolation));
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException or IOException)
         {

@@ -22,6 +22,7 @@ internal static class SavedModel
     /// <summary>Load a model and the input schema it was saved with.</summary>
     internal static (ITransformer Model, DataViewSchema? Input) LoadWithSchema(MLContext ml, Stream stream, string path)
     {
+        ModelArchive.Check(stream, path);
         try
         {
             var model = ml.Model.Load(stream, out var input);

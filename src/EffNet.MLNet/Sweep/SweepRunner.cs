@@ -114,7 +114,7 @@ public static class SweepRunner
                 backbone.FeatureDimension, options.OnCacheWarning);
 
             if (options.TimeBudget is not null
-                && OverBudget(images.Count(i => !File.Exists(i.ImagePath) || !cache.TryGet(FeatureCache.ContentHash(i.ImagePath), out _))) is { } reason)
+                && OverBudget(images.Count(i => FeatureCache.TryContentHash(i.ImagePath) is not { } hash || !cache.TryGet(hash, out _))) is { } reason)
             {
                 results.Add(Skip(reason));
                 continue;

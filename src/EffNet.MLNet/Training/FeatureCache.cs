@@ -15,6 +15,11 @@ namespace EffNet.MLNet.Training;
 /// featurizer's identity, the content hash and the vector, checked on every read, so a damaged
 /// record is a miss, never a wrong vector; a store SQLite reports as damaged is deleted and
 /// started afresh. Files of the earlier append-only format beside it are ignored.
+/// A cache is never a reason for a job to fail: a store that cannot be used (a read-only or
+/// immutable file, a folder in its place, another program's database) gives one warning and the
+/// cache then holds and keeps nothing; a write that fails is retried briefly when the failure is
+/// transient (busy, locked, an I/O error) and otherwise skipped with one warning, the features
+/// staying in the caller's hands either way.
 /// An instance is thread-safe; dispose it to close the database.
 /// </remarks>
 public sealed class FeatureCache : IDisposable
@@ -23,11 +28,16 @@ public sealed class FeatureCache : IDisposable
     public const string FileName = "features.v1.sqlite";
 
     private const int HashBytes = 32;
+    private static readonly int[] RetryDelaysMs = [50, 200, 500];
     private readonly object _gate = new();
     private readonly Action<string>? _warn;
     private readonly FeatureChecksum _checksum;
-    private FeatureDatabase _database;
+    // Null once the store is found unusable: the cache then holds and keeps nothing for this run.
+    private FeatureDatabase? _database;
     private bool _warnedChecksum;
+    private bool _warnedRead;
+    private bool _warnedWrite;
+    private bool _writesStopped;
 
     /// <summary>
     /// Open (or create) the store under <paramref name="root"/> and the part of it that holds
@@ -42,13 +52,20 @@ public sealed class FeatureCache : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentException.ThrowIfNullOrEmpty(featureIdentity);
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
-        Directory.CreateDirectory(root);
         Identity = featureIdentity;
         Dimension = dimension;
         StorePath = Path.Combine(root, FileName);
         _warn = warn;
         _checksum = new FeatureChecksum(featureIdentity, dimension);
-        _database = FeatureDatabase.OpenOrRecreate(StorePath, featureIdentity, dimension, warn);
+        try
+        {
+            Directory.CreateDirectory(root);
+            _database = FeatureDatabase.OpenOrRecreate(StorePath, featureIdentity, dimension, warn);
+        }
+        catch (Exception e) when (IsStoreFault(e))
+        {
+            Unusable(e);
+        }
     }
 
     /// <summary>The default root: <c>EFFNET_HOME/features</c>.</summary>
@@ -68,12 +85,21 @@ public sealed class FeatureCache : IDisposable
     {
         get
         {
-            lock (_gate) return Guarded(() => _database.Count(), () => 0);
+            lock (_gate) return Guarded(db => db.Count(), 0);
         }
     }
 
     /// <summary>SHA-256 of a file's content, as lower-case hex.</summary>
     public static string ContentHash(string path) => FileHash.Sha256(path);
+
+    // Null for what cannot be hashed without harm (a FIFO, a device) or at all (missing, unreadable):
+    // such an image is featurized, where it is named as bad, and never cached.
+    internal static string? TryContentHash(string path)
+    {
+        if (FileKind.NotRegular(path) is not null) return null;
+        try { return ContentHash(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
 
     /// <summary>The cached vector for a content hash, if there is one whose checksum holds.</summary>
     public bool TryGet(string contentHash, out float[] features)
@@ -82,7 +108,7 @@ public sealed class FeatureCache : IDisposable
         byte[]? vector = null, checksum = null;
         lock (_gate)
         {
-            if (!Guarded(() => _database.TryRead(key, out vector, out checksum), () => false))
+            if (!Guarded(db => db.TryRead(key, out vector, out checksum), false))
             {
                 features = [];
                 return false;
@@ -125,37 +151,92 @@ public sealed class FeatureCache : IDisposable
         if (records.Count == 0) return;
         lock (_gate)
         {
-            try { _database.Write(records); }
-            catch (SqliteException e) when (FeatureDatabase.IsDamage(e))
+            var recreated = false;
+            for (var attempt = 0; _database is not null && !_writesStopped; attempt++)
             {
-                Recreate(e);
-                _database.Write(records);
+                try
+                {
+                    BeforeWrite?.Invoke();
+                    _database.Write(records);
+                    return;
+                }
+                catch (SqliteException e) when (FeatureDatabase.IsDamage(e) && !recreated)
+                {
+                    recreated = true;
+                    Recreate(e);
+                }
+                catch (Exception e) when (IsStoreFault(e))
+                {
+                    if (IsTransient(e) && attempt < RetryDelaysMs.Length)
+                    {
+                        Thread.Sleep(RetryDelaysMs[attempt]);
+                        continue;
+                    }
+                    // Busy or failing for longer than the retries: skip this batch, try the next. Anything else
+                    // (read-only, full, no permission) will not pass by itself, so writes stop for this run.
+                    _writesStopped = !IsTransient(e);
+                    if (!_warnedWrite)
+                        _warn?.Invoke($"Could not write to the feature cache '{StorePath}' ({Describe(e)}); the features are used but not cached{(_writesStopped ? ", and no more writes are tried this run" : "")}.");
+                    _warnedWrite = true;
+                    return;
+                }
             }
         }
     }
 
+    /// <summary>False once the store was found unusable and the cache holds and keeps nothing.</summary>
+    internal bool IsUsable
+    {
+        get
+        {
+            lock (_gate) return _database is not null;
+        }
+    }
+
+    /// <summary>Called before each write attempt; a test makes writes fail here.</summary>
+    internal Action? BeforeWrite { get; set; }
+
     /// <summary>Close the database.</summary>
     public void Dispose()
     {
-        lock (_gate) _database.Dispose();
+        lock (_gate) _database?.Dispose();
     }
 
-    // Reads treat a damaged store as empty: it is replaced, and the caller computes the features again.
-    private T Guarded<T>(Func<T> read, Func<T> afterDamage)
+    // Reads treat a damaged store as empty (it is replaced) and a failing one as a miss: the caller computes the features again.
+    private T Guarded<T>(Func<FeatureDatabase, T> read, T miss)
     {
-        try { return read(); }
+        if (_database is null) return miss;
+        try { return read(_database); }
         catch (SqliteException e) when (FeatureDatabase.IsDamage(e))
         {
             Recreate(e);
-            return afterDamage();
+            return miss;
+        }
+        catch (Exception e) when (IsStoreFault(e))
+        {
+            if (!_warnedRead) _warn?.Invoke($"Could not read from the feature cache '{StorePath}' ({Describe(e)}); the features are computed instead.");
+            _warnedRead = true;
+            return miss;
         }
     }
 
     private void Recreate(SqliteException damage)
     {
-        _database.Dispose();
-        _database = FeatureDatabase.Recreate(StorePath, Identity, Dimension, damage, _warn);
+        _database?.Dispose();
+        _database = null;
+        try { _database = FeatureDatabase.Recreate(StorePath, Identity, Dimension, damage, _warn); }
+        catch (Exception e) when (IsStoreFault(e)) { Unusable(e); }
     }
+
+    private void Unusable(Exception e) =>
+        _warn?.Invoke($"The feature cache '{StorePath}' cannot be used ({Describe(e)}); this run goes on without it, computing every feature.");
+
+    private static bool IsStoreFault(Exception e) => e is SqliteException or IOException or UnauthorizedAccessException;
+
+    // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR: another writer or a passing I/O fault; worth a short retry.
+    private static bool IsTransient(Exception e) => e is SqliteException { SqliteErrorCode: var code } && (code & 0xFF) is 5 or 6 or 10;
+
+    private static string Describe(Exception e) => e is SqliteException s ? $"SQLite error {s.SqliteErrorCode}: {s.Message.Split('\n')[0]}" : e.Message;
 
     private static byte[] HashKey(string contentHash)
     {

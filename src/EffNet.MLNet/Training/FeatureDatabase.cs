@@ -44,6 +44,7 @@ internal sealed class FeatureDatabase : IDisposable
         {
             _connection.Open();
             Execute(string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};"));
+            CheckTables(path);
             // WAL: readers never block the writer and a crash mid-commit leaves the last commit intact.
             // synchronous=NORMAL in WAL mode survives any process crash; a power cut may drop the last commits, never corrupt.
             Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
@@ -138,6 +139,34 @@ internal sealed class FeatureDatabase : IDisposable
         if (Directory.Exists(path))
             throw new IOException($"The feature cache '{path}' is a folder, not a database file; move it away or set EFFNET_HOME to another folder.");
         return new FeatureDatabase(path, identity, dimension);
+    }
+
+    // A database with tables that are not ours (another program's file at our path, a future
+    // format) is left as it is: switching it to WAL or adding tables would change someone's data.
+    private void CheckTables(string path)
+    {
+        var expected = new Dictionary<string, string[]>
+        {
+            ["stores"] = ["id", "identity", "dimension"],
+            ["features"] = ["store", "hash", "vector", "checksum"],
+        };
+        using var tables = _connection.CreateCommand();
+        tables.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+        var names = new List<string>();
+        using (var reader = tables.ExecuteReader())
+            while (reader.Read()) names.Add(reader.GetString(0));
+        foreach (var name in names)
+        {
+            if (!expected.TryGetValue(name, out var columns))
+                throw new IOException($"The feature cache '{path}' holds a table '{name}' that a feature cache does not have (another program's database?); it was left as it is.");
+            using var info = _connection.CreateCommand();
+            info.CommandText = $"SELECT name FROM pragma_table_info('{name}') ORDER BY cid";
+            var actual = new List<string>();
+            using (var reader = info.ExecuteReader())
+                while (reader.Read()) actual.Add(reader.GetString(0));
+            if (!actual.SequenceEqual(columns))
+                throw new IOException($"The feature cache '{path}' has a table '{name}' with columns ({string.Join(", ", actual)}), not ({string.Join(", ", columns)}); it was left as it is.");
+        }
     }
 
     private long StoreId(string identity, int dimension)

@@ -103,11 +103,11 @@ public static class ImageClassifierTrainer
         ArgumentNullException.ThrowIfNull(featurizer);
         if (cache is not null && cache.Identity != featurizer.FeatureIdentity)
             throw new ArgumentException($"The feature cache holds features of '{cache.Identity}', not of this featurizer ('{featurizer.FeatureIdentity}'); open it with featurizer.FeatureIdentity.", nameof(cache));
-        var hashes = cache is null ? null : images.Select(i => FeatureCache.ContentHash(i.ImagePath)).ToList();
+        var hashes = cache is null ? null : images.Select(i => FeatureCache.TryContentHash(i.ImagePath)).ToList();
         var vectors = new float[]?[images.Count];
         var missing = new List<int>();
         for (var i = 0; i < images.Count; i++)
-            if (cache is not null && cache.TryGet(hashes![i], out var v)) vectors[i] = v; else missing.Add(i);
+            if (hashes?[i] is { } hash && cache!.TryGet(hash, out var v)) vectors[i] = v; else missing.Add(i);
         var hits = images.Count - missing.Count;
         progress?.Report(hits);
         if (cache is not null)
@@ -137,7 +137,7 @@ public static class ImageClassifierTrainer
                     {
                         getter(ref buffer);
                         vectors[row] = buffer.DenseValues().ToArray();
-                        if (cache is not null && truncated.Count == truncatedBefore) pending.Add((hashes![row], vectors[row]!));
+                        if (truncated.Count == truncatedBefore && hashes?[row] is { } key) pending.Add((key, vectors[row]!));
                         if (pending.Count == CacheBatch)
                         {
                             cache!.AddRange(pending);

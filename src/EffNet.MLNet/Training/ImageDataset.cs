@@ -1,3 +1,5 @@
+using EffNet.MLNet.Imaging;
+
 namespace EffNet.MLNet.Training;
 
 /// <summary>
@@ -19,28 +21,45 @@ public static class ImageDataset
     /// the folder and manifest lines with a path alone are kept with an empty label (for featurizing).
     /// </summary>
     /// <exception cref="InvalidDataException">The dataset is empty or malformed; the message names the path.</exception>
-    public static IReadOnlyList<LabeledImage> Load(string path, bool requireLabels)
+    public static IReadOnlyList<LabeledImage> Load(string path, bool requireLabels) => Load(path, requireLabels, skipped: null);
+
+    /// <summary>As <see cref="Load(string, bool)"/>, adding each symbolic link of a folder that was not followed to <paramref name="skipped"/>.</summary>
+    internal static IReadOnlyList<LabeledImage> Load(string path, bool requireLabels, ICollection<BadImage>? skipped)
     {
-        if (Directory.Exists(path)) return FromFolder(path, requireLabels);
+        if (Directory.Exists(path)) return FromFolder(path, requireLabels, skipped);
         if (File.Exists(path)) return FromManifest(path, requireLabels);
         throw new FileNotFoundException($"The dataset '{path}' is neither a folder nor a manifest file.", path);
     }
 
     /// <summary>One sub-folder per label; images anywhere below it.</summary>
-    public static IReadOnlyList<LabeledImage> FromFolder(string folder) => FromFolder(folder, requireLabels: true);
+    public static IReadOnlyList<LabeledImage> FromFolder(string folder) => FromFolder(folder, requireLabels: true, skipped: null);
 
-    private static IReadOnlyList<LabeledImage> FromFolder(string folder, bool requireLabels)
+    /// <summary>
+    /// The image files anywhere below <paramref name="folder"/>, full paths in ordinal order, found as
+    /// <see cref="FromFolder(string)"/> finds them (see <see cref="ImagesBelow"/>).
+    /// </summary>
+    internal static IReadOnlyList<string> ImageFiles(string folder, ICollection<BadImage>? skipped)
     {
         var root = Path.GetFullPath(folder);
+        return [.. ImagesBelow(RealRoot(root), root, recursive: true, skipped).Order(StringComparer.Ordinal)];
+    }
+
+    private static IReadOnlyList<LabeledImage> FromFolder(string folder, bool requireLabels, ICollection<BadImage>? skipped)
+    {
+        var root = Path.GetFullPath(folder);
+        var realRoot = RealRoot(root);
         var rows = new List<LabeledImage>();
         if (!requireLabels)
-            rows.AddRange(Directory.EnumerateFiles(root).Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
-                .Order(StringComparer.Ordinal).Select(f => new LabeledImage(f, "")));
+            rows.AddRange(ImagesBelow(realRoot, root, recursive: false, skipped).Order(StringComparer.Ordinal).Select(f => new LabeledImage(f, "")));
         foreach (var labelDir in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
         {
+            if (FileKind.OfEntry(labelDir) != FileKind.Kind.Directory)
+            {
+                skipped?.Add(new BadImage(labelDir, LinkedFolder));
+                continue;
+            }
             var label = Path.GetFileName(labelDir);
-            rows.AddRange(Directory.EnumerateFiles(labelDir, "*", SearchOption.AllDirectories)
-                .Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
+            rows.AddRange(ImagesBelow(realRoot, labelDir, recursive: true, skipped)
                 .Order(StringComparer.Ordinal)
                 .Select(f => new LabeledImage(f, label)));
         }
@@ -50,6 +69,46 @@ public static class ImageDataset
             throw new InvalidDataException($"'{root}' holds no images in label sub-folders (expected {root}/<label>/<image>.jpg|png|…).");
         return rows;
     }
+
+    private const string LinkedFolder = "is a symbolic link to a folder; linked folders are not followed (a link such as loop -> .. would list images twice, under the wrong label)";
+
+    // Walks real folders only: a symbolic link to a folder is skipped, and a link to a file is kept
+    // only when the file it names lies inside the data folder. FIFOs, devices and sockets with an
+    // image's name are kept, so that the image check names each as bad without opening it.
+    private static IEnumerable<string> ImagesBelow(string realRoot, string folder, bool recursive, ICollection<BadImage>? skipped)
+    {
+        var pending = new Stack<string>();
+        pending.Push(folder);
+        while (pending.Count > 0)
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(pending.Pop()))
+            {
+                var kind = FileKind.OfEntry(entry);
+                if (kind == FileKind.Kind.Directory)
+                {
+                    if (recursive) pending.Push(entry);
+                    continue;
+                }
+                if (kind == FileKind.Kind.SymbolicLink && FileKind.Of(entry) == FileKind.Kind.Directory)
+                {
+                    if (recursive) skipped?.Add(new BadImage(entry, LinkedFolder));
+                    continue;
+                }
+                if (!ImageExtensions.Contains(Path.GetExtension(entry))) continue;
+                if (kind == FileKind.Kind.SymbolicLink && FileKind.RealPath(entry) is { } real && !IsInside(realRoot, real))
+                {
+                    skipped?.Add(new BadImage(entry, $"is a symbolic link to '{real}', outside the data folder; not followed"));
+                    continue;
+                }
+                yield return entry;
+            }
+        }
+    }
+
+    private static string RealRoot(string root) => FileKind.RealPath(root) ?? root;
+
+    private static bool IsInside(string root, string path) =>
+        path.StartsWith(Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>A CSV or TSV of <c>path,label</c>; a header line <c>path,label</c> is skipped.</summary>
     public static IReadOnlyList<LabeledImage> FromManifest(string manifest) => FromManifest(manifest, requireLabels: true);

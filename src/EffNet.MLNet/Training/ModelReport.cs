@@ -48,10 +48,13 @@ public sealed record ModelReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    /// <summary>Read a report.</summary>
-    public static ModelReport Load(string path) =>
-        JsonSerializer.Deserialize<ModelReport>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"'{path}' is not a model report.");
+    /// <summary>Read a report, checking every field a command acts on.</summary>
+    /// <exception cref="InvalidDataException">The file is too large, or a field is missing or out of range; the message names the file and the field.</exception>
+    public static ModelReport Load(string path)
+    {
+        ModelReportCheck.CheckFile(path);
+        return ModelReportCheck.Check(path, JsonSerializer.Deserialize<ModelReport>(File.ReadAllText(path), Json));
+    }
 
     /// <summary>Write the report as indented JSON, through a temporary file (readers never see half of it).</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));

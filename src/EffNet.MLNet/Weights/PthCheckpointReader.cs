@@ -36,6 +36,7 @@ internal static class PthCheckpointReader
         {
             file = File.OpenRead(path);
             CheckMagic(path, file);
+            CheckEntriesDisjoint(path, file);
             zip = OpenZip(path, file);
             return Index.Create(path, file, zip);
         }
@@ -64,6 +65,21 @@ internal static class PthCheckpointReader
             throw new CheckpointFormatException(path,
                 "this is PyTorch's legacy (pre-1.6) serialization, which is not supported; re-save it with torch.save(torch.load(path), new_path) on PyTorch 1.6 or later.");
         throw new CheckpointFormatException(path, "this is not a PyTorch checkpoint (expected the zip archive torch.save writes).");
+    }
+
+    // ZipArchive reads whatever offset the directory names, so two storages pointing at one
+    // deflated block would pass the per-tensor checks and make one stored block into many tensors.
+    private static void CheckEntriesDisjoint(string path, FileStream file)
+    {
+        IReadOnlyList<ZipEntrySpan> spans;
+        try { spans = ZipLayout.Read(file); }
+        catch (InvalidDataException ex)
+        {
+            throw new CheckpointFormatException(path, $"the zip archive is truncated or corrupt ({ex.Message})", ex);
+        }
+        if (ZipLayout.FindOverlap(spans) is var (first, second))
+            throw new CheckpointFormatException(path,
+                $"zip entries '{first.Name}' and '{second.Name}' point at the same bytes of the file; a state_dict has one storage per tensor, so the file is refused.");
     }
 
     private static ZipArchive OpenZip(string path, Stream file)

@@ -95,11 +95,13 @@ internal static class SafetensorsReader
                 {
                     if (property.Name == "__metadata__") continue;
                     var (type, shape, begin, end) = Describe(path, property);
-                    var count = CheckpointTensor.ElementCount(shape);
+                    var needed = ByteCount(shape, type);
+                    if (needed > (UInt128)dataLength)
+                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' has shape {CheckpointTensor.FormatShape(shape)} of {type}, which needs {needed:N0} bytes, more than the {dataLength:N0} data bytes in the file.");
                     if (begin < 0 || end < begin || end > dataLength)
                         throw new CheckpointFormatException(path, $"tensor '{property.Name}' has offsets [{begin}, {end}] outside the {dataLength} data bytes.");
-                    if (end - begin != count * type.Size())
-                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' spans {end - begin} bytes but its shape {CheckpointTensor.FormatShape(shape)} needs {count * type.Size()}.");
+                    if ((UInt128)(end - begin) != needed)
+                        throw new CheckpointFormatException(path, $"tensor '{property.Name}' spans {end - begin} bytes but its shape {CheckpointTensor.FormatShape(shape)} needs {needed}.");
                     if (!tensors.TryAdd(property.Name, new Located(new TensorEntry(property.Name, shape, type), begin, end)))
                         throw new CheckpointFormatException(path, $"tensor '{property.Name}' is named twice in the header; the format forbids it, so the file is refused.");
                 }
@@ -133,6 +135,18 @@ internal static class SafetensorsReader
                 previous = t;
             }
         }
+    }
+
+    // In 128 bits, a product of int dimensions cannot wrap until it exceeds 2^64 by far; stop there.
+    private static UInt128 ByteCount(int[] shape, ElementType type)
+    {
+        UInt128 bytes = (UInt128)type.Size();
+        foreach (var d in shape)
+        {
+            bytes *= (UInt128)d;
+            if (bytes > ulong.MaxValue) return (UInt128)ulong.MaxValue + 1;
+        }
+        return bytes;
     }
 
     private static (ElementType Type, int[] Shape, long Begin, long End) Describe(string path, JsonProperty property)
