@@ -74,8 +74,9 @@ public class FeatureCacheKeyTests
         Assert.EndsWith($";ort={ort};provider=cpu", featurizer.FeatureIdentity);
 
         var running = FeatureVersions.Running;
+        var identity = featurizer.FeatureIdentity;
         using (FeatureVersions.Use(running with { OnnxRuntime = "1.0.0" }))
-            Assert.NotEqual(featurizer.FeatureIdentity, ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(data).FeatureIdentity);
+            Assert.NotEqual(identity, featurizer.FeatureIdentity);
         // A CUDA featurizer cannot be made without a GPU here; the suffix it would be keyed by differs.
         Assert.NotEqual(running.Describe(true, false, ExecutionProvider.Cpu), running.Describe(true, false, ExecutionProvider.Cuda));
     }

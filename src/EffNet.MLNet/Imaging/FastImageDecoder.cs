@@ -20,7 +20,7 @@ internal static class FastImageDecoder
     /// Changes whenever a change to this decoder alters the pixels it produces, so that features
     /// cached from an earlier version are not served as if they came from this one.
     /// </summary>
-    public const string Version = "3";
+    public const string Version = "4";
 
     /// <summary>Decode <paramref name="path"/> into <paramref name="destination"/> (3 × size × size floats).</summary>
     /// <returns>
@@ -75,19 +75,37 @@ internal static class FastImageDecoder
         return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
-    // Resize (cubic) so the image covers size×size, then take the centre square, as IsoCrop does.
+    // Scale so the image covers size×size and take the centre square exactly as the saved model's
+    // ResizeImages(IsoCrop) does (ML.NET's MLImage.ResizeWithCrop): the same float arithmetic for the
+    // scale, the truncated size and the truncated centring offset, and the same Skia call — the whole
+    // image drawn into the square's canvas with high filter quality. Resizing first and cropping after
+    // rounds the size differently (a 300×220 image became 349×256 here and 349×255 there), which flat
+    // test images hide and any texture shows.
     private static void Crop(string name, SKBitmap image, int size, Span<float> destination)
     {
-        var scale = Math.Max((float)size / image.Width, (float)size / image.Height);
-        var width = Math.Max(size, (int)Math.Round(image.Width * scale));
-        var height = Math.Max(size, (int)Math.Round(image.Height * scale));
-        using var resized = width == image.Width && height == image.Height
-            ? null
-            : image.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.High)
-              ?? throw new BadImageException(name, $"could not be resized from {image.Width}×{image.Height} to {width}×{height}");
-        var source = resized ?? image;
-        var left = (width - size) / 2;
-        var top = (height - size) / 2;
+        var widthAspect = (float)size / image.Width;
+        var heightAspect = (float)size / image.Height;
+        float aspect;
+        int left = 0, top = 0;
+        if (heightAspect < widthAspect)
+        {
+            aspect = widthAspect;
+            top = (int)((size - image.Height * aspect) / 2);
+        }
+        else
+        {
+            aspect = heightAspect;
+            left = (int)((size - image.Width * aspect) / 2);
+        }
+        var target = new SKRect(left, top, left + (int)(image.Width * aspect), top + (int)(image.Height * aspect));
+        using var source = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(source))
+        using (var paint = new SKPaint { FilterQuality = SKFilterQuality.High })
+        {
+            canvas.Clear(SKColors.Transparent); // transparency ends up over black, as LoadImages gives it
+            canvas.DrawBitmap(image, new SKRect(0, 0, image.Width, image.Height), target, paint);
+        }
+        if (source.GetPixels() == IntPtr.Zero) throw new BadImageException(name, $"could not be resized from {image.Width}×{image.Height} to cover {size}×{size}");
         var pixels = source.GetPixelSpan();
         var plane = size * size;
         var red = destination[..plane];
@@ -95,7 +113,7 @@ internal static class FastImageDecoder
         var blue = destination.Slice(2 * plane, plane);
         for (var y = 0; y < size; y++)
         {
-            var row = pixels.Slice((top + y) * source.RowBytes + left * 4, size * 4);
+            var row = pixels.Slice(y * source.RowBytes, size * 4);
             var at = y * size;
             for (var x = 0; x < size; x++, at++)
             {
