@@ -8,24 +8,39 @@ namespace EffNet.MLNet.Tests;
 /// <summary>The int8 backbone: close to float32 on real photos, int8 where it says, portable, and its CLI options checked.</summary>
 public class Int8BackboneTests
 {
+    /// <summary>
+    /// Scored on photos held out from both the int8 calibration and the network's batch-norm statistics
+    /// (PhotoFixtures' three disjoint sets): scoring on the calibration photos flattered int8 (a network
+    /// quantized with one weight scale per tensor passed).
+    /// Mutation: QdqRewriter takes one weight scale per tensor (the largest weight of the whole kernel) instead of per output channel -> fails.
+    /// </summary>
     [Fact]
-    public void Int8_features_match_float32_on_real_photos_with_a_network_calibrated_on_photos()
+    public void Int8_features_match_float32_on_held_out_photos_with_a_network_calibrated_on_photos()
     {
-        var photos = PhotoFixtures.Photos;
+        Assert.Empty(PhotoFixtures.ScoringPhotos.Intersect(PhotoFixtures.CalibrationPhotos.Concat(PhotoFixtures.StatisticsPhotos)));
+        Assert.Empty(PhotoFixtures.CalibrationPhotos.Intersect(PhotoFixtures.StatisticsPhotos));
+        var photos = PhotoFixtures.Scoring;
         var fp32 = Features(Resolve(PhotoFixtures.B0, Precision.Float32, null), photos);
-        var int8 = Features(Resolve(PhotoFixtures.B0, Precision.Int8, photos), photos);
+        var int8 = Features(Resolve(PhotoFixtures.B0, Precision.Int8, PhotoFixtures.Calibration), photos);
 
-        // The reference is input-sensitive: different photos give clearly different features.
+        // The reference is input-sensitive: different photos give clearly different features (the two motorcycle
+        // photos are one scene from two cameras).
         for (var i = 0; i < photos.Count; i++)
             for (var j = i + 1; j < photos.Count; j++)
-                Assert.True(Cosine(fp32[i], fp32[j]) < 0.97, $"{photos[i]} and {photos[j]}: cosine {Cosine(fp32[i], fp32[j]):F4}, the network is input-blind");
-        var cosines = photos.Select((_, i) => Cosine(int8[i], fp32[i])).Order().ToList();
-        Assert.True(cosines[cosines.Count / 2] >= 0.99, $"median cosine {cosines[cosines.Count / 2]:F4} (all: {string.Join(", ", cosines.Select(c => c.ToString("F4")))})");
-        Assert.True(cosines[0] >= 0.97, $"worst photo's cosine {cosines[0]:F4}");
+                if (!(PhotoFixtures.ScoringPhotos[i].StartsWith("motorcycle", StringComparison.Ordinal) && PhotoFixtures.ScoringPhotos[j].StartsWith("motorcycle", StringComparison.Ordinal)))
+                    Assert.True(Cosine(fp32[i], fp32[j]) < 0.97, $"{photos[i]} and {photos[j]}: cosine {Cosine(fp32[i], fp32[j]):F4}, the network is input-blind");
+        var cosines = photos.Select((_, i) => Cosine(int8[i], fp32[i])).ToList();
+        var sorted = cosines.Order().ToList();
+        var all = string.Join(", ", PhotoFixtures.ScoringPhotos.Zip(cosines, (n, c) => $"{n} {c:F4}"));
+        Assert.True(sorted[sorted.Count / 2] >= MedianThreshold, $"median cosine {sorted[sorted.Count / 2]:F4} < {MedianThreshold} ({all})");
+        Assert.True(sorted[0] >= WorstThreshold, $"worst photo's cosine {sorted[0]:F4} < {WorstThreshold} ({all})");
         // Each photo's int8 features are nearest to its own float32 ones.
         for (var i = 0; i < photos.Count; i++)
             Assert.Equal(i, Enumerable.Range(0, photos.Count).MaxBy(j => Cosine(int8[i], fp32[j])));
     }
+
+    // From the held-out figures measured with this fixture (see the test above), with a margin below them.
+    private const double MedianThreshold = 1.01, WorstThreshold = 0.97;
 
     [Fact]
     public void Int8_graph_has_int8_weights_from_the_fourth_stage_on_qdq_activations_and_is_about_a_third_of_the_size()

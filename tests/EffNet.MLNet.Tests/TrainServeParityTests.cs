@@ -187,7 +187,10 @@ public class TrainServeParityTests(ITestOutputHelper output)
         {
             var cosine = FeaturizerTests.Cosine(training[i], serving[i]);
             output.WriteLine($"{Path.GetFileName(validation[i])}: cosine {cosine:F6}");
-            Assert.True(cosine >= 0.999, $"{validation[i]}: the features training used and the saved model's disagree (cosine {cosine:F6})");
+            // 0.995, not the odd-image corpus's 0.999: an 800×600 checkerboard stored rotated is decoded by the fast path at
+            // half scale inside the JPEG decoder, and its hard edges come out a little softer (measured 0.9977); the mirror
+            // mutation gives 0.886 on the first image.
+            Assert.True(cosine >= 0.995, $"{validation[i]}: the features training used and the saved model's disagree (cosine {cosine:F6})");
         }
 
         var manifest = dir.File("validation.csv");
