@@ -44,7 +44,8 @@ public class TrainServeParityTests(ITestOutputHelper output)
     /// On textures made here (noise, one-pixel checkers, fine gratings; PNG, and JPEG below the size where
     /// the fast decoder would decode at reduced scale), at several sizes and aspect ratios, the fast
     /// decoder's square must equal the saved chain's nearly exactly.
-    /// Mutation: FastImageDecoder.Crop resizes with SKFilterQuality.Low (bilinear) instead of High (bicubic) -> fails.
+    /// Mutation: FastImageDecoder.Crop draws with SKFilterQuality.Low (bilinear) instead of High -> fails (noise images: mean |Δ| 4.0 and 32.6).
+    /// Unmutated, every texture agreed within mean |Δ| 0.05 and 2 levels at most.
     /// </summary>
     [Fact]
     public void Fast_decoder_pixels_equal_the_saved_chains_on_textured_images_of_several_sizes()
