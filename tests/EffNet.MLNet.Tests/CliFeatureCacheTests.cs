@@ -176,6 +176,7 @@ public class CliFeatureCacheTests
 
         public static RunningEffnet Start(string home, params string[] args)
         {
+            ProcessRunner.CheckEffnetHome("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll")], new Dictionary<string, string> { ["EFFNET_HOME"] = home });
             // A job started in the background by a non-interactive shell (a CI runner, `run-tests.sh &`) inherits
             // SIGINT ignored, and .NET keeps an inherited ignore: restore the default disposition, then exec effnet
             // in the same process, so kill(1) reaches its handler whatever launched the tests.

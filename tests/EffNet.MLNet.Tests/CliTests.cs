@@ -6,17 +6,31 @@ namespace EffNet.MLNet.Tests;
 /// <summary>The <c>effnet</c> executable, run as a separate process the way users run it.</summary>
 public class CliTests
 {
-    internal static (int Code, string Out, string Err) Effnet(params string[] args) => EffnetWithHome(null, args);
+    /// <summary>Run effnet in a home of its own (a fresh temp folder, removed afterwards): nothing is shared with ~/.cache/effnet or another run.</summary>
+    internal static (int Code, string Out, string Err) Effnet(params string[] args) => EffnetWithin(null, null, args);
 
-    /// <summary>Run effnet with EFFNET_HOME (weights and feature cache) at <paramref name="home"/>.</summary>
-    internal static (int Code, string Out, string Err) EffnetWithHome(string? home, params string[] args) => EffnetWithin(null, home, args);
+    /// <summary>Run effnet with EFFNET_HOME (weights and feature cache) at <paramref name="home"/>, a temp folder the test owns.</summary>
+    internal static (int Code, string Out, string Err) EffnetWithHome(string home, params string[] args) => EffnetWithin(null, home, args);
 
-    /// <summary>Run effnet as <see cref="EffnetWithHome"/> does, killed after <paramref name="timeout"/> (exit code <see cref="ProcessRunner.TimedOut"/>).</summary>
+    /// <summary>Run effnet killed after <paramref name="timeout"/> (exit code <see cref="ProcessRunner.TimedOut"/>), in <paramref name="home"/> or, when null, a fresh temp home.</summary>
     internal static (int Code, string Out, string Err) EffnetWithin(TimeSpan? timeout, string? home, params string[] args)
     {
-        var environment = new Dictionary<string, string> { ["COLUMNS"] = "200" };
-        if (home is not null) environment["EFFNET_HOME"] = home;
+        using var fresh = home is null ? new TempDir() : null;
+        var environment = new Dictionary<string, string> { ["COLUMNS"] = "200", ["EFFNET_HOME"] = home ?? fresh!.Path };
         return ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "effnet.dll"), .. args], environment, timeout);
+    }
+
+    // Mutation: ProcessRunner.CheckEffnetHome returns at once -> fails.
+    [Fact]
+    public void Effnet_is_never_started_without_a_temp_home_of_its_own()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "effnet.dll");
+        Assert.Throws<InvalidOperationException>(() => ProcessRunner.Run("dotnet", [dll, "--version"]));
+        var userCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "effnet");
+        Assert.Throws<InvalidOperationException>(() => ProcessRunner.Run("dotnet", [dll, "--version"], new Dictionary<string, string> { ["EFFNET_HOME"] = userCache }));
+        Assert.Throws<InvalidOperationException>(() => ProcessRunner.Run("/tmp/tools/effnet", ["--version"], new Dictionary<string, string> { ["COLUMNS"] = "80" }));
+        using var home = new TempDir();
+        Assert.Equal(0, ProcessRunner.Run("dotnet", [dll, "--version"], new Dictionary<string, string> { ["EFFNET_HOME"] = home.Path }).Code);
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public class FeaturizerTests
         var byBytes = Features(decoded, "Image", options);
 
         var raw = ml.Transforms.LoadRawImageBytes("Bytes", "", "ImagePath").Fit(paths).Transform(paths);
-        Assert.Contains("MLImage", Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Bytes").Fit(raw)).Message);
+        Assert.Contains("make an MLImage column", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Bytes").Fit(raw)).Message);
 
         for (var i = 0; i < rows.Count; i++)
         {
@@ -136,10 +136,9 @@ public class FeaturizerTests
     {
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(new[] { new { Number = 1f } });
-        var ex = Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Number").Fit(data));
-        Assert.Contains("'Number'", ex.Message);
-        Assert.Contains("image path", ex.Message);
-        Assert.Contains("'ImagePath'", Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(data)).Message);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, "Features", "Number").Fit(data));
+        Assert.Contains("Schema mismatch for input column 'Number': expected an image path (String) or an MLImage, got Single.", ex.Message);
+        Assert.Contains("Could not find input column 'ImagePath'", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value).Fit(data)).Message);
     }
 
     internal static double Cosine(float[] a, float[] b)

@@ -6,26 +6,44 @@ using Onnx;
 namespace EffNet.MLNet.Tests;
 
 /// <summary>The int8 backbone: close to float32 on real photos, int8 where it says, portable, and its CLI options checked.</summary>
-public class Int8BackboneTests
+public class Int8BackboneTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>
+    /// Scored on photos held out from both the int8 calibration and the network's batch-norm statistics
+    /// (PhotoFixtures' three disjoint sets), not on the calibration photos as before.
+    /// Mutation: one weight scale per tensor in QdqRewriter -> still passes here (held out: median 0.9929, worst 0.9910
+    /// against 0.9938 and 0.9915): this fixture's folded kernels have channels of similar size, so per-tensor scales
+    /// cost it little. Int8_weights_have_one_scale_per_output_channel_fitted_to_that_channel catches that mutation.
+    /// </summary>
     [Fact]
-    public void Int8_features_match_float32_on_real_photos_with_a_network_calibrated_on_photos()
+    public void Int8_features_match_float32_on_held_out_photos_with_a_network_calibrated_on_photos()
     {
-        var photos = PhotoFixtures.Photos;
+        Assert.Empty(PhotoFixtures.ScoringPhotos.Intersect(PhotoFixtures.CalibrationPhotos.Concat(PhotoFixtures.StatisticsPhotos)));
+        Assert.Empty(PhotoFixtures.CalibrationPhotos.Intersect(PhotoFixtures.StatisticsPhotos));
+        var photos = PhotoFixtures.Scoring;
         var fp32 = Features(Resolve(PhotoFixtures.B0, Precision.Float32, null), photos);
-        var int8 = Features(Resolve(PhotoFixtures.B0, Precision.Int8, photos), photos);
+        var int8 = Features(Resolve(PhotoFixtures.B0, Precision.Int8, PhotoFixtures.Calibration), photos);
 
-        // The reference is input-sensitive: different photos give clearly different features.
+        var cosines = photos.Select((_, i) => Cosine(int8[i], fp32[i])).ToList();
+        var sorted = cosines.Order().ToList();
+        var all = string.Join(", ", PhotoFixtures.ScoringPhotos.Zip(cosines, (n, c) => $"{n} {c:F4}"));
+        output.WriteLine($"int8 against fp32 on held-out photos: median {sorted[sorted.Count / 2]:F4}, worst {sorted[0]:F4} ({all})");
+        // The reference is input-sensitive: different photos give clearly different features (the two motorcycle
+        // photos are one scene from two cameras; moon and cell, both grey and smooth, are the closest other pair).
         for (var i = 0; i < photos.Count; i++)
             for (var j = i + 1; j < photos.Count; j++)
-                Assert.True(Cosine(fp32[i], fp32[j]) < 0.97, $"{photos[i]} and {photos[j]}: cosine {Cosine(fp32[i], fp32[j]):F4}, the network is input-blind");
-        var cosines = photos.Select((_, i) => Cosine(int8[i], fp32[i])).Order().ToList();
-        Assert.True(cosines[cosines.Count / 2] >= 0.99, $"median cosine {cosines[cosines.Count / 2]:F4} (all: {string.Join(", ", cosines.Select(c => c.ToString("F4")))})");
-        Assert.True(cosines[0] >= 0.97, $"worst photo's cosine {cosines[0]:F4}");
+                if (!(PhotoFixtures.ScoringPhotos[i].StartsWith("motorcycle", StringComparison.Ordinal) && PhotoFixtures.ScoringPhotos[j].StartsWith("motorcycle", StringComparison.Ordinal)))
+                    Assert.True(Cosine(fp32[i], fp32[j]) < 0.99, $"{photos[i]} and {photos[j]}: cosine {Cosine(fp32[i], fp32[j]):F4}, the network is input-blind (int8: {all})");
+        Assert.True(sorted[sorted.Count / 2] >= MedianThreshold, $"median cosine {sorted[sorted.Count / 2]:F4} < {MedianThreshold} ({all})");
+        Assert.True(sorted[0] >= WorstThreshold, $"worst photo's cosine {sorted[0]:F4} < {WorstThreshold} ({all})");
         // Each photo's int8 features are nearest to its own float32 ones.
         for (var i = 0; i < photos.Count; i++)
             Assert.Equal(i, Enumerable.Range(0, photos.Count).MaxBy(j => Cosine(int8[i], fp32[j])));
     }
+
+    // Held out, this fixture measured median 0.9938, worst 0.9915 (retina, clock_motion). The thresholds sit a little
+    // below the held-out figures; a margin thin enough to catch per-tensor scales (0.9929) would be noise.
+    private const double MedianThreshold = 0.99, WorstThreshold = 0.985;
 
     [Fact]
     public void Int8_graph_has_int8_weights_from_the_fourth_stage_on_qdq_activations_and_is_about_a_third_of_the_size()
@@ -69,6 +87,42 @@ public class Int8BackboneTests
         Assert.Contains(";precision=int8;calibration=leastsquares-v1-6-images-", int8.Identity);
         Assert.Equal(calibration, int8.CalibrationImages);
     }
+
+    // Per output channel, the int8 kernel's scale is that channel's largest weight over 127, and every weight comes back
+    // within half a step of its own channel's scale: a small channel keeps its precision beside a large one.
+    // Mutation: QdqRewriter takes one weight scale per tensor (the largest weight of the whole kernel) -> fails.
+    [Fact]
+    public void Int8_weights_have_one_scale_per_output_channel_fitted_to_that_channel()
+    {
+        var calibration = SampleData.Rows().Take(6).Select(r => r.ImagePath).ToList();
+        var fp32 = Resolve(null, Precision.Float32, null).Graph.Graph.Initializer.ToDictionary(t => t.Name);
+        var graph = Resolve(null, Precision.Int8, calibration).Graph.Graph;
+        var initializers = graph.Initializer.ToDictionary(t => t.Name);
+        var checkedKernels = 0;
+        foreach (var dequantize in graph.Node.Where(n => n.OpType == "DequantizeLinear" && fp32.ContainsKey(n.Output[0]) && n.Output[0].EndsWith("weight", StringComparison.Ordinal)))
+        {
+            var original = Floats(fp32[dequantize.Output[0]]);
+            var quantized = initializers[dequantize.Input[0]].RawData.Span;
+            var scales = Floats(initializers[dequantize.Input[1]]);
+            var perChannel = original.Length / scales.Length;
+            for (var c = 0; c < scales.Length; c++)
+            {
+                var weights = original.AsSpan(c * perChannel, perChannel);
+                var largest = 0f;
+                foreach (var w in weights) largest = Math.Max(largest, Math.Abs(w));
+                if (largest == 0) continue;
+                Assert.True(Math.Abs(scales[c] - largest / 127) <= 1e-6 * largest, $"{dequantize.Output[0]} channel {c}: scale {scales[c]:G6}, its largest weight over 127 is {largest / 127:G6}");
+                for (var i = 0; i < perChannel; i++)
+                    Assert.True(Math.Abs((sbyte)quantized[c * perChannel + i] * scales[c] - weights[i]) <= 0.5001 * scales[c]);
+            }
+            checkedKernels++;
+        }
+        Assert.Equal(56, checkedKernels);
+    }
+
+    private static float[] Floats(TensorProto tensor) => tensor.RawData.Length > 0
+        ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
+        : [.. tensor.FloatData];
 
     [Fact]
     public void Int8_without_calibration_images_says_what_to_set()

@@ -39,10 +39,11 @@ public class OutputSchemaTests
     {
         var ml = new MLContext(seed: 1);
         var (_, input) = Input(ml, 1);
-        var missing = Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, inputColumnName: "Photo").GetOutputSchema(input));
-        Assert.Equal("The input has no column 'Photo' (it has: ImagePath, Label, Number).", missing.Message);
-        var wrong = Assert.Throws<ArgumentException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, inputColumnName: "Number").GetOutputSchema(input));
-        Assert.Equal("Column 'Number' is Single; expected an image path (string) or an MLImage.", wrong.Message);
+        // ML.NET's schema-mismatch convention: ArgumentOutOfRangeException naming the parameter.
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, inputColumnName: "Photo").GetOutputSchema(input));
+        Assert.Equal("Could not find input column 'Photo' (the input has: ImagePath, Label, Number). (Parameter 'inputSchema')", missing.Message);
+        var wrong = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractEfficientNetFeatures(RandomB0.Value, inputColumnName: "Number").GetOutputSchema(input));
+        Assert.Equal("Schema mismatch for input column 'Number': expected an image path (String) or an MLImage, got Single. (Parameter 'inputSchema')", wrong.Message);
     }
 
     [Fact]

@@ -4,20 +4,32 @@ namespace EffNet.MLNet.Tests;
 
 /// <summary>
 /// Real photos (scikit-image's data folder, Debian's python3-skimage) and a B0 whose batch-norm
-/// statistics come from crops of them (tests/fixtures/make_photo_calibrated_b0.py), made once per
+/// statistics come from crops of some of them (tests/fixtures/make_photo_calibrated_b0.py), made once per
 /// script version into the temp directory.
 /// </summary>
 internal static class PhotoFixtures
 {
-    public static readonly string[] PhotoNames =
-        ["astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "rocket.jpg"];
+    // Three disjoint sets, so that no int8 figure is measured on a photo the network or its calibration has seen.
+    /// <summary>The photos the B0's batch-norm statistics come from (the fixture script's PHOTOS).</summary>
+    public static readonly string[] StatisticsPhotos = ["astronaut.png", "coffee.png", "ihc.png", "camera.png", "brick.png", "gravel.png"];
+
+    /// <summary>The photos int8 activation ranges are calibrated on.</summary>
+    public static readonly string[] CalibrationPhotos = ["chelsea.png", "hubble_deep_field.jpg", "rocket.jpg", "grass.png", "coins.png"];
+
+    /// <summary>The photos int8 is scored on: held out from both.</summary>
+    public static readonly string[] ScoringPhotos =
+        ["motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "moon.png", "cell.png", "clock_motion.png", "page.png"];
 
     private static readonly Lazy<string> Folder = new(() =>
         TorchvisionFixtures.RunPython("-c", "import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), 'data'))").Trim());
 
     private static readonly Lazy<string> Weights = new(MakeWeights, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static IReadOnlyList<string> Photos => PhotoNames.Select(n => Path.Combine(Folder.Value, n)).ToList();
+    public static IReadOnlyList<string> Calibration => In(CalibrationPhotos);
+
+    public static IReadOnlyList<string> Scoring => In(ScoringPhotos);
+
+    private static List<string> In(string[] names) => names.Select(n => Path.Combine(Folder.Value, n)).ToList();
 
     /// <summary>The photo-calibrated b0 checkpoint.</summary>
     public static string B0 => Weights.Value;

@@ -25,19 +25,20 @@ public class ToolPackageTests
         Assert.True(install.Code == 0, install.Out + install.Err);
 
         var effnet = Path.Combine(tools, "effnet");
-        var printed = ProcessRunner.Run(effnet, ["--version"]);
+        var home = new Dictionary<string, string> { ["EFFNET_HOME"] = dir.File("home") };
+        var printed = ProcessRunner.Run(effnet, ["--version"], home);
         Assert.Equal(0, printed.Code);
         Assert.Equal(version, printed.Out.Trim());
 
-        var describe = ProcessRunner.Run(effnet, ["describe", "b0", "b7", "--json"]);
+        var describe = ProcessRunner.Run(effnet, ["describe", "b0", "b7", "--json"], home);
         Assert.True(describe.Code == 0, describe.Err);
         var rows = JsonDocument.Parse(describe.Out).RootElement.EnumerateArray().ToList();
         Assert.Equal([5_288_548L, 66_347_960], rows.Select(r => r.GetProperty("params").GetInt64()));
-        var table = ProcessRunner.Run(effnet, ["describe"], new Dictionary<string, string> { ["COLUMNS"] = "200" });
+        var table = ProcessRunner.Run(effnet, ["describe"], new Dictionary<string, string> { ["COLUMNS"] = "200", ["EFFNET_HOME"] = dir.File("home") });
         Assert.Equal(0, table.Code);
         Assert.Contains("66,347,960", table.Out);
 
-        var strict = ProcessRunner.Run(effnet, ["describe", "--jsn"]);
+        var strict = ProcessRunner.Run(effnet, ["describe", "--jsn"], home);
         Assert.Equal(2, strict.Code);
     }
 }

@@ -26,6 +26,22 @@ internal sealed class OpenedImage : IDisposable
     /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares too many pixels.</exception>
     public static OpenedImage Open(string path, long maxPixels) => WithFile(path, stream => Open(stream, path, maxPixels));
 
+    /// <summary>The whole file at <paramref name="path"/>, read once (with the same checks and messages as <see cref="Open(string, long)"/>).</summary>
+    /// <exception cref="BadImageException">It is missing, a directory, or unreadable.</exception>
+    public static byte[] ReadFile(string path)
+    {
+        BeforeRead.Value?.Invoke(path);
+        return WithFile(path, stream =>
+        {
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            return memory.ToArray();
+        });
+    }
+
+    /// <summary>Test seam: runs just before <see cref="ReadFile"/> reads a file (in this async flow and the threads it starts).</summary>
+    internal static readonly AsyncLocal<Action<string>?> BeforeRead = new();
+
     /// <summary>Check the header of the file at <paramref name="path"/>, reading no more of it than the decoder needs for that.</summary>
     /// <exception cref="BadImageException">It is missing, unreadable, empty, not an image, or declares too many pixels.</exception>
     public static void CheckHeader(string path, long maxPixels) => WithFile(path, stream =>

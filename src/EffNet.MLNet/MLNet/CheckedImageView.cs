@@ -20,9 +20,11 @@ internal sealed class CheckedImageView : IDataView
     private readonly int _pathIndex;
     private readonly string? _imageFolder;
     private readonly bool _acceptTruncated;
+    private readonly DecodedContent? _content;
 
-    public CheckedImageView(IDataView input, string pathColumn, string imageColumn, string? imageFolder, bool acceptTruncated)
+    public CheckedImageView(IDataView input, string pathColumn, string imageColumn, string? imageFolder, bool acceptTruncated, DecodedContent? content = null)
     {
+        _content = content;
         _input = input;
         _pathIndex = input.Schema[pathColumn].Index;
         _imageFolder = imageFolder;
@@ -90,7 +92,9 @@ internal sealed class CheckedImageView : IDataView
                 value?.Dispose();
                 value = issue is { Accepted: false }
                     ? MLImage.CreateFromPixels(1, 1, MLPixelFormat.Rgba32, new byte[4])
-                    : MLImage.CreateFromFile(file);
+                    : view._content is { } content
+                        ? MLImage.CreateFromStream(new MemoryStream(content.Read(Position, file), writable: false))
+                        : MLImage.CreateFromFile(file);
             };
             return (ValueGetter<TValue>)(Delegate)getter;
         }

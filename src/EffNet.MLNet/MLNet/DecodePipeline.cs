@@ -31,6 +31,7 @@ internal sealed class DecodePipeline : IDisposable
     private readonly int _window;
     private readonly bool _acceptTruncated;
     private readonly ImagePreparation _preparation;
+    private readonly DecodedContent? _content;
     private long _taken;
     private long _consumed;
     private long? _total;
@@ -52,9 +53,11 @@ internal sealed class DecodePipeline : IDisposable
     /// worker decodes, then infers, so the cores stay busy without an extra batch: measured fastest by
     /// the <c>strategy</c> benchmark); two when runs go one at a time, so the next batch decodes meanwhile.
     /// </param>
+    /// <param name="content">When given, each image is read once and the hash of the bytes decoded is recorded for its row.</param>
     public DecodePipeline(IEnumerable<string> paths, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
-        ImagePreparation? preparation = null, int? batchesInFlight = null)
+        ImagePreparation? preparation = null, int? batchesInFlight = null, DecodedContent? content = null)
     {
+        _content = content;
         _preparation = preparation ?? new ImagePreparation(Preprocessing.Fast, session.InputHeight, session.InputHeight, ResampleFilter.Bicubic);
         _session = session;
         _batchSize = batchSize;
@@ -124,7 +127,7 @@ internal sealed class DecodePipeline : IDisposable
             if (paths.Count == 0 && sourceError is null) return;
             var batch = sourceError is not null
                 ? new Batch([], 0, paths, [], sourceError)
-                : DecodeAndRun(paths, pixels);
+                : DecodeAndRun(paths, pixels, sequence * _batchSize);
             lock (_gate)
             {
                 _done[sequence] = batch;
@@ -134,7 +137,8 @@ internal sealed class DecodePipeline : IDisposable
         }
     }
 
-    private Batch DecodeAndRun(List<string> paths, float[] pixels)
+    // firstRow: the row index of paths[0] (every batch but the last is full).
+    private Batch DecodeAndRun(List<string> paths, float[] pixels, long firstRow)
     {
         var imageSize = _session.ImageSize;
         var issues = new ImageIssue?[paths.Count];
@@ -143,7 +147,7 @@ internal sealed class DecodePipeline : IDisposable
             void DecodeOne(int i)
             {
                 _decoders.Wait(_stop.Token);
-                try { issues[i] = Decode(paths[i], pixels.AsSpan(i * imageSize, imageSize)); }
+                try { issues[i] = Decode(firstRow + i, paths[i], pixels.AsSpan(i * imageSize, imageSize)); }
                 finally { _decoders.Release(); }
             }
             if (paths.Count > 1 && _decodeThreads > 1)
@@ -166,11 +170,14 @@ internal sealed class DecodePipeline : IDisposable
         }
     }
 
-    private ImageIssue? Decode(string path, Span<float> slot)
+    private ImageIssue? Decode(long row, string path, Span<float> slot)
     {
         try
         {
-            return _preparation.Decode(path, slot, _acceptTruncated)
+            var truncated = _content is null
+                ? _preparation.Decode(path, slot, _acceptTruncated)
+                : _preparation.Decode(new MemoryStream(_content.Read(row, path), writable: false), path, slot, _acceptTruncated);
+            return truncated
                 ? new ImageIssue(path, AcceptedTruncation, Accepted: true)
                 : null;
         }

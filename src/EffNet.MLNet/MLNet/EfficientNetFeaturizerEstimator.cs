@@ -44,12 +44,11 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
     public EfficientNetBackbone Backbone { get; }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException">The input has no image column of that name, or it is not a path or an MLImage (ML.NET's schema mismatch).</exception>
     public EfficientNetFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var column = input.Schema.GetColumnOrNull(InputColumnName)
-            ?? throw MissingColumn(input.Schema.Select(c => c.Name));
-        var type = CheckInputType(column.Type, isScalar: column.Type is not VectorDataViewType);
+        var type = ImageColumnCheck.ItemType(input.Schema, InputColumnName, nameof(input));
         _context.ThrowIfCancelled();
         return new EfficientNetFeaturizerTransformer(_transforms, _context, Backbone, OutputColumnName, InputColumnName, type, Options, input);
     }
@@ -59,31 +58,15 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
     /// <see cref="EfficientNetBackbone.FeatureDimension"/>. Computed from the backbone alone: no
     /// ONNX Runtime session is opened and no transform is built.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The input has no image column of that name, or it is not a path or an MLImage (ML.NET's schema mismatch).</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var column = inputSchema.FirstOrDefault(c => c.Name == InputColumnName);
-        if (column.Name is null) throw MissingColumn(inputSchema.Select(c => c.Name));
-        CheckInputType(column.ItemType, isScalar: column.Kind == SchemaShape.Column.VectorKind.Scalar);
+        var itemType = ImageColumnCheck.ItemType(inputSchema, InputColumnName, nameof(inputSchema));
         // A shape records only "known-size vector of Single", which the feature column is for every backbone.
         if (SchemaShapes.KnownSizeVector(OutputColumnName, NumberDataViewType.Single) is { } features)
             return new SchemaShape(inputSchema.Where(c => c.Name != OutputColumnName).Append(features));
-        return new StockFeaturizerChain(_transforms, Backbone, OutputColumnName, InputColumnName, column.ItemType, Options).Full.GetOutputSchema(inputSchema);
-    }
-
-    private ArgumentException MissingColumn(IEnumerable<string> names) =>
-        new($"The input has no column '{InputColumnName}' (it has: {string.Join(", ", names)}).");
-
-    private DataViewType CheckInputType(DataViewType type, bool isScalar)
-    {
-        var item = type is VectorDataViewType vector ? vector.ItemType : type;
-        if (!isScalar && item == NumberDataViewType.Byte)
-            throw new ArgumentException(
-                $"Column '{InputColumnName}' holds encoded image bytes, which ML.NET's saved image transforms cannot decode; " +
-                "make an MLImage column instead (MLImage.CreateFromStream in your input class, or LoadImages from paths).");
-        if (!isScalar || item is not (TextDataViewType or ImageDataViewType))
-            throw new ArgumentException($"Column '{InputColumnName}' is {type}; expected an image path (string) or an MLImage.");
-        return item;
+        return new StockFeaturizerChain(_transforms, Backbone, OutputColumnName, InputColumnName, itemType, Options).Full.GetOutputSchema(inputSchema);
     }
 
     private static EfficientNetBackbone Resolve(EfficientNetFeaturizerOptions options, FeaturizerContext context)

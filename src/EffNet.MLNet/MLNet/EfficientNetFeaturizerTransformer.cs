@@ -61,9 +61,9 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>
     /// The backbone's identity plus the versions of the code that computes the features (graph,
     /// batch-norm folding, random weights, the fast decoder or ML.NET's own transforms, the native
-    /// imaging library): everything a feature cache must be keyed by.
+    /// imaging library, the ONNX Runtime version and the execution provider): everything a feature cache must be keyed by.
     /// </summary>
-    public string FeatureIdentity => Backbone.Identity + ";" + FeatureVersions.Current.Describe(_fastPath, Backbone.HasRandomWeights);
+    public string FeatureIdentity => Backbone.Identity + ";" + FeatureVersions.Current.Describe(_fastPath, Backbone.HasRandomWeights, _options.ExecutionProvider);
 
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize { get; }
@@ -75,10 +75,20 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     public bool IsRowToRowMapper => true;
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _stock.GetOutputSchema(inputSchema);
+    /// <exception cref="ArgumentOutOfRangeException">The input has no image column of that name, or it is not a path or an MLImage (ML.NET's schema mismatch).</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _stock.GetOutputSchema(Checked(inputSchema));
 
     /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _stock.GetRowToRowMapper(inputSchema);
+    /// <exception cref="ArgumentOutOfRangeException">The input has no image column of that name, or it is not a path or an MLImage (ML.NET's schema mismatch).</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _stock.GetRowToRowMapper(Checked(inputSchema));
+
+    // Our own check before the stock chain's, so the message names the featurizer's column and what it accepts.
+    private DataViewSchema Checked(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ImageColumnCheck.ItemType(inputSchema, InputColumnName, nameof(inputSchema));
+        return inputSchema;
+    }
 
     /// <summary>
     /// Adds the feature column. Images are decoded as rows are read; an image that is not usable
@@ -89,23 +99,26 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// </summary>
     public IDataView Transform(IDataView input) => TransformWith(input, _options.OnBadImage, _options.OnImageIssue);
 
-    /// <summary><see cref="Transform(IDataView)"/> with the bad-image handling and issue report given here rather than in the options.</summary>
-    internal IDataView TransformWith(IDataView input, BadImageHandling onBadImage, Action<Imaging.ImageIssue>? report)
+    /// <summary>
+    /// <see cref="Transform(IDataView)"/> with the bad-image handling and issue report given here rather than in the options;
+    /// with <paramref name="content"/>, each image is read once and the hash of the bytes decoded recorded for its row.
+    /// </summary>
+    internal IDataView TransformWith(IDataView input, BadImageHandling onBadImage, Action<Imaging.ImageIssue>? report, Imaging.DecodedContent? content = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var schema = GetOutputSchema(input.Schema);
         var session = _session.Value;
         var accept = _options.AcceptTruncatedImages;
         Func<IFeatureBatches> batches = _fastPath
-            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept, Backbone.Preparation)
-            : () => StockBatches(input, session, accept);
+            ? () => new PathBatches(input, InputColumnName, _options.ImageFolder, session, BatchSize, DecodeThreads(_options), accept, Backbone.Preparation, content)
+            : () => StockBatches(input, session, accept, content);
         return new FeaturizedDataView(input, batches, schema, OutputColumnName, Backbone.FeatureDimension, BatchSize, onBadImage, report, _context);
     }
 
-    private PixelBatches StockBatches(IDataView input, FeatureSession session, bool acceptTruncated)
+    private PixelBatches StockBatches(IDataView input, FeatureSession session, bool acceptTruncated, Imaging.DecodedContent? content)
     {
         if (_checkedPreprocess is null) return new PixelBatches(_preprocess.Transform(input), _chain.PixelsColumn, session, BatchSize);
-        var checkedInput = new CheckedImageView(input, InputColumnName, _checkedColumn, _options.ImageFolder, acceptTruncated);
+        var checkedInput = new CheckedImageView(input, InputColumnName, _checkedColumn, _options.ImageFolder, acceptTruncated, content);
         return new PixelBatches(_checkedPreprocess.Transform(checkedInput), _chain.PixelsColumn, session, BatchSize, checkedInput.Issues);
     }
 

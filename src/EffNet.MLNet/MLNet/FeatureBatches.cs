@@ -119,9 +119,9 @@ internal sealed class PathBatches : IFeatureBatches
     private readonly DecodePipeline _pipeline;
 
     public PathBatches(IDataView input, string pathColumn, string? imageFolder, FeatureSession session, int batchSize, int decodeThreads, bool acceptTruncated = false,
-        ImagePreparation? preparation = null)
+        ImagePreparation? preparation = null, DecodedContent? content = null)
     {
-        _pipeline = new DecodePipeline(Paths(input, pathColumn, imageFolder), session, batchSize, decodeThreads, acceptTruncated, preparation);
+        _pipeline = new DecodePipeline(Paths(input, pathColumn, imageFolder), session, batchSize, decodeThreads, acceptTruncated, preparation, content: content);
     }
 
     public bool Next(float[] features, out int count, out ImageIssue?[] issues) => _pipeline.Next(features, out count, out _, out issues);

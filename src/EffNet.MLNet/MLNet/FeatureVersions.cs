@@ -13,7 +13,8 @@ namespace EffNet.MLNet;
 /// <param name="RandomWeights">How seeded random weights are drawn (used only with random initialisation).</param>
 /// <param name="Decoder">The fast image decoder (used only when it decodes).</param>
 /// <param name="NativeImaging">The native imaging library that decodes and resizes images on both paths (SkiaSharp's Skia build).</param>
-internal sealed record FeatureVersions(string GraphBuilder, string BatchNormFolding, string RandomWeights, string Decoder, string NativeImaging)
+/// <param name="OnnxRuntime">The native ONNX Runtime that runs the graph: its kernels (and the graph optimisations they allow) change the last bits of a feature.</param>
+internal sealed record FeatureVersions(string GraphBuilder, string BatchNormFolding, string RandomWeights, string Decoder, string NativeImaging, string OnnxRuntime)
 {
     private static readonly AsyncLocal<FeatureVersions?> Substitute = new();
 
@@ -23,7 +24,8 @@ internal sealed record FeatureVersions(string GraphBuilder, string BatchNormFold
         Weights.BatchNormFolding.Version,
         Onnx.RandomWeights.Version,
         Imaging.FastImageDecoder.Version,
-        NativeImagingVersion());
+        NativeImagingVersion(),
+        OnnxRuntimeVersion());
 
     /// <summary>What identities are computed with: <see cref="Running"/>, unless a test substituted others.</summary>
     public static FeatureVersions Current => Substitute.Value ?? Running;
@@ -36,12 +38,26 @@ internal sealed record FeatureVersions(string GraphBuilder, string BatchNormFold
         return new Restore(previous);
     }
 
-    /// <summary>The identity suffix for a featurizer that decodes with the fast decoder or not, over random or loaded weights.</summary>
-    public string Describe(bool fastDecoder, bool randomWeights) =>
+    /// <summary>
+    /// The identity suffix for a featurizer that decodes with the fast decoder or not, over random or loaded
+    /// weights, run by ONNX Runtime on <paramref name="provider"/> (a GPU's kernels give other last bits than the CPU's).
+    /// </summary>
+    public string Describe(bool fastDecoder, bool randomWeights, ExecutionProvider provider) =>
         string.Create(CultureInfo.InvariantCulture, $"graph={GraphBuilder};bn-fold={BatchNormFolding}")
         + (randomWeights ? $";random-weights={RandomWeights}" : "")
         + (fastDecoder ? $";decode=fast-{Decoder}" : ";decode=mlnet")
-        + $";imaging=skia-{NativeImaging}";
+        + $";imaging=skia-{NativeImaging}"
+        + $";ort={OnnxRuntime};provider={provider.ToString().ToLowerInvariant()}";
+
+    private static string OnnxRuntimeVersion()
+    {
+        try { return Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // Without the native library nothing runs; the identity still must not claim a version.
+            return "unavailable";
+        }
+    }
 
     private static string NativeImagingVersion()
     {

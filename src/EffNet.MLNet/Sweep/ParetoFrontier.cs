@@ -13,7 +13,8 @@ public static class ParetoFrontier
         ArgumentNullException.ThrowIfNull(results);
         var frontier = new List<VariantResult>();
         foreach (var r in results.Where(r => r.Completed)
-                     .OrderBy(r => r.MillisecondsPerImage).ThenByDescending(r => r.Accuracy!.Mean))
+                     .OrderBy(r => r.MillisecondsPerImage).ThenByDescending(r => r.Accuracy!.Mean)
+                     .ThenBy(r => r.MultiplyAdds).ThenBy(r => r.Variant, StringComparer.Ordinal))
         {
             if (frontier.Count == 0 || r.Accuracy!.Mean > frontier[^1].Accuracy!.Mean) frontier.Add(r);
         }

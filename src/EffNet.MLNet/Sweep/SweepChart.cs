@@ -81,8 +81,8 @@ public static class SweepChart
         }
         canvas.DrawRect(plot, axis);
 
-        var onFrontier = result.ParetoFrontier.ToHashSet(StringComparer.Ordinal);
-        var frontierPoints = done.Where(v => onFrontier.Contains(v.Variant)).OrderBy(v => v.MillisecondsPerImage).ToList();
+        var content = Content(result);
+        var frontierPoints = content.FrontierLine.Select(name => done.First(v => v.Variant == name)).ToList();
         for (var i = 1; i < frontierPoints.Count; i++)
             canvas.DrawLine(X(frontierPoints[i - 1].MillisecondsPerImage!.Value), Y(frontierPoints[i - 1].Accuracy!.Mean),
                 X(frontierPoints[i].MillisecondsPerImage!.Value), Y(frontierPoints[i].Accuracy!.Mean), frontier);
@@ -94,12 +94,37 @@ public static class SweepChart
             canvas.DrawLine(x - 5, Y(v.Accuracy.Low), x + 5, Y(v.Accuracy.Low), bar);
             canvas.DrawLine(x - 5, Y(v.Accuracy.High), x + 5, Y(v.Accuracy.High), bar);
             canvas.DrawCircle(x, Y(v.Accuracy.Mean), 6, point);
-            var label = v.Variant + (v.Variant == result.Recommendation.Variant ? " (recommended)" : "");
-            text.Draw(canvas, label, x + 9, Y(v.Accuracy.Mean) - 8);
+            text.Draw(canvas, content.Labels[v.Variant], x + 9, Y(v.Accuracy.Mean) - 8);
         }
-        canvas.DrawLine(plot.Right - 190, plot.Bottom - 20, plot.Right - 160, plot.Bottom - 20, frontier);
-        text.Draw(canvas, "Pareto frontier", plot.Right - 150, plot.Bottom - 15);
+        if (content.Legend.Contains(FrontierLegend))
+        {
+            canvas.DrawLine(plot.Right - 190, plot.Bottom - 20, plot.Right - 160, plot.Bottom - 20, frontier);
+            text.Draw(canvas, FrontierLegend, plot.Right - 150, plot.Bottom - 15);
+        }
         return Encode(surface);
+    }
+
+    internal const string FrontierLegend = "Pareto frontier";
+
+    /// <summary>What the chart draws, decided before drawing so that it can be checked without reading pixels.</summary>
+    /// <param name="Labels">The text beside each evaluated variant's point.</param>
+    /// <param name="FrontierLine">The variants the frontier line joins, fastest first (no line for fewer than two).</param>
+    /// <param name="Legend">The legend's entries: only for what is drawn.</param>
+    internal sealed record ChartContent(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> FrontierLine, IReadOnlyList<string> Legend);
+
+    /// <summary>
+    /// The labels, frontier line and legend of <paramref name="result"/>'s chart. The recommended point is on the
+    /// frontier (the rule picks from it); should a result say otherwise (an older sweep.json), its label says why.
+    /// </summary>
+    internal static ChartContent Content(SweepResult result)
+    {
+        var done = result.Variants.Where(v => v.Completed).ToList();
+        var onFrontier = result.ParetoFrontier.ToHashSet(StringComparer.Ordinal);
+        var line = done.Where(v => onFrontier.Contains(v.Variant)).OrderBy(v => v.MillisecondsPerImage).Select(v => v.Variant).ToList();
+        var labels = done.ToDictionary(v => v.Variant, v => v.Variant != result.Recommendation.Variant ? v.Variant
+            : onFrontier.Contains(v.Variant) ? v.Variant + " (recommended)"
+            : v.Variant + " (recommended, though off the measured frontier)");
+        return new ChartContent(labels, line.Count >= 2 ? line : [], line.Count >= 2 ? [FrontierLegend] : []);
     }
 
     private static byte[] Encode(SKSurface surface)

@@ -7,7 +7,7 @@ namespace EffNet.MLNet.Sweep;
 public sealed record SweepResult
 {
     /// <summary>Format version of <c>sweep.json</c>.</summary>
-    public int FormatVersion { get; init; } = 1;
+    public int FormatVersion { get; init; } = 2;
 
     /// <summary>Usable images swept over.</summary>
     public required int Images { get; init; }
@@ -26,6 +26,16 @@ public sealed record SweepResult
 
     /// <summary>Cross-validation folds.</summary>
     public required int Folds { get; init; }
+
+    /// <summary>How each variant's 95% accuracy interval was computed (<see cref="FoldStatistics.Method"/>).</summary>
+    public string Interval { get; init; } = FoldStatistics.Method;
+
+    /// <summary>
+    /// With int8, the images the activation ranges were calibrated on: drawn from the data, then kept in the
+    /// training part of every fold and never scored, so no accuracy is measured on an image the network was
+    /// calibrated on. 0 for fp32.
+    /// </summary>
+    public int CalibrationImages { get; init; }
 
     /// <summary>The linear probe, e.g. <c>lbfgs</c>.</summary>
     public required string Trainer { get; init; }

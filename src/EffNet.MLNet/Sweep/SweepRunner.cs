@@ -55,8 +55,10 @@ public static class SweepRunner
         var labels = images.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
         var usable = images.Count;
         var int8 = options.Precision == "int8";
-        // Every variant is calibrated on the same bounded sample of the data, as `effnet train --precision int8` does by default.
-        var calibration = int8 ? CalibrationSample.Pick(images.Select(i => i.ImagePath)) : null;
+        // Every variant is calibrated on the same bounded sample of the data, as `effnet train --precision int8` does by default;
+        // at most one fold's worth, since those images are only ever trained on (CrossValidate never scores them).
+        var calibration = int8 ? CalibrationSample.Pick(images.Select(i => i.ImagePath), Math.Clamp(images.Count / options.Folds, 1, CalibrationSample.DefaultCount)) : null;
+        var calibrationSet = (calibration ?? []).ToHashSet(StringComparer.Ordinal);
         for (var index = 0; index < plan.Count; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -130,13 +132,13 @@ public static class SweepRunner
             foreach (var b in featurized.BadImages) bad.TryAdd(b.ImagePath, b);
             usable = featurized.Table.Count;
 
-            var folds = CrossValidate(ml, featurized.Table, options, (done, total) => Report(SweepStage.CrossValidating, done, total), cancellationToken);
+            var (folds, testToTrain) = CrossValidate(ml, featurized.Table, options, calibrationSet, (done, total) => Report(SweepStage.CrossValidating, done, total), cancellationToken);
             Report(SweepStage.Measuring, 0, options.TimedRuns);
             var (msPerImage, imagesPerSecond) = MeasureCost(backbone, options);
             var result = sized with
             {
                 FoldAccuracies = folds,
-                Accuracy = FoldStatistics.Of(folds),
+                Accuracy = FoldStatistics.Of(folds, testToTrain),
                 MillisecondsPerImage = msPerImage,
                 ImagesPerSecond = imagesPerSecond,
                 FeaturizedImages = computed,
@@ -155,6 +157,7 @@ public static class SweepRunner
             Warning = options.RandomInit ? RandomInitWarning : null,
             Precision = options.Precision,
             Folds = options.Folds,
+            CalibrationImages = calibrationSet.Count,
             Trainer = options.Trainer.ToString().ToLowerInvariant(),
             TimeBudgetSeconds = options.TimeBudget?.TotalSeconds,
             StoppedByTimeBudget = stopped,
@@ -195,27 +198,44 @@ public static class SweepRunner
             ArchitectureCost.MultiplyAdds(architecture, side, classes: 0), architecture.FeatureDimension));
     }
 
-    /// <summary>Accuracy of the linear probe on each held-out fold, fitted on the other folds.</summary>
-    private static List<double> CrossValidate(MLContext ml, FeatureTable table, SweepOptions options, Action<int, int> report, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accuracy of the linear probe on each held-out fold, fitted on the other folds, and the mean ratio of
+    /// held-out to training images (for the corrected interval). Images in <paramref name="trainOnly"/> (int8
+    /// calibration images) are in every fold's training part and in no held-out fold.
+    /// </summary>
+    private static (List<double> Accuracies, double TestToTrain) CrossValidate(MLContext ml, FeatureTable table, SweepOptions options,
+        IReadOnlySet<string> trainOnly, Action<int, int> report, CancellationToken cancellationToken)
     {
-        if (table.Count < options.Folds)
-            throw new InvalidDataException($"Only {table.Count} images could be used, fewer than the {options.Folds} folds.");
-        var fold = StratifiedKFold.Assign(table.Images.Select(i => i.Label).ToList(), options.Folds, options.Seed);
+        var fold = AssignFolds(table.Images, options.Folds, options.Seed, trainOnly);
         var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Fit(table.ToDataView(ml));
         var accuracies = new List<double>();
+        var ratios = new List<double>();
         for (var f = 0; f < options.Folds; f++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             report(f, options.Folds);
-            var train = Enumerable.Range(0, table.Count).Where(i => fold[i] != f);
-            var heldOut = Enumerable.Range(0, table.Count).Where(i => fold[i] == f);
+            var train = Enumerable.Range(0, table.Count).Where(i => fold[i] != f).ToList();
+            var heldOut = Enumerable.Range(0, table.Count).Where(i => fold[i] == f).ToList();
             var model = Trainers.Create(ml, options.Trainer, options.Seed).Fit(keys.Transform(table.ToDataView(ml, train)));
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(table.ToDataView(ml, heldOut))));
             accuracies.Add(metrics.MicroAccuracy);
+            ratios.Add((double)heldOut.Count / train.Count);
         }
         report(options.Folds, options.Folds);
-        return accuracies;
+        return (accuracies, ratios.Average());
+    }
+
+    /// <summary>Each image's held-out fold; -1 for an image in <paramref name="trainOnly"/>, which every fold trains on and none scores.</summary>
+    internal static int[] AssignFolds(IReadOnlyList<LabeledImage> images, int folds, int seed, IReadOnlySet<string> trainOnly)
+    {
+        var scored = Enumerable.Range(0, images.Count).Where(i => !trainOnly.Contains(images[i].ImagePath)).ToList();
+        if (scored.Count < folds)
+            throw new InvalidDataException($"Only {scored.Count} images could be scored{(trainOnly.Count > 0 ? $" ({trainOnly.Count} more calibrate int8 and are only trained on)" : "")}, fewer than the {folds} folds.");
+        var fold = Enumerable.Repeat(-1, images.Count).ToArray();
+        var assigned = StratifiedKFold.Assign(scored.Select(i => images[i].Label).ToList(), folds, seed);
+        for (var j = 0; j < scored.Count; j++) fold[scored[j]] = assigned[j];
+        return fold;
     }
 
     /// <summary>Median milliseconds of one image at batch 1, and images per second at the sweep's batch size, through the network alone.</summary>

@@ -121,8 +121,11 @@ public static class ImageClassifierTrainer
             try
             {
                 var input = ml.Data.LoadFromEnumerable(missing.Select(i => new PathRow { ImagePath = images[i].ImagePath }));
+                // Cached under the hash of the bytes actually decoded, not the hash looked up above: a file
+                // replaced in between must not have the new image's features stored under the old content.
+                var decoded = cache is null ? null : new Imaging.DecodedContent();
                 var output = featurizer.TransformWith(input, skipBadImages ? BadImageHandling.MissingFeatures : BadImageHandling.Throw,
-                    issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)));
+                    issue => (issue.Accepted ? truncated : bad).Add(new Imaging.BadImage(issue.ImagePath, issue.Reason)), decoded);
                 using var cursor = output.GetRowCursor([output.Schema[featurizer.OutputColumnName]]);
                 var getter = cursor.GetGetter<VBuffer<float>>(output.Schema[featurizer.OutputColumnName]);
                 VBuffer<float> buffer = default;
@@ -137,7 +140,7 @@ public static class ImageClassifierTrainer
                     {
                         getter(ref buffer);
                         vectors[row] = buffer.DenseValues().ToArray();
-                        if (truncated.Count == truncatedBefore && hashes?[row] is { } key) pending.Add((key, vectors[row]!));
+                        if (decoded is not null && truncated.Count == truncatedBefore && decoded.TryGet(k, out var decodedHash)) pending.Add((decodedHash, vectors[row]!));
                         if (pending.Count == CacheBatch)
                         {
                             cache!.AddRange(pending);

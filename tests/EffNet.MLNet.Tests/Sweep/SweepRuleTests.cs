@@ -94,16 +94,74 @@ public class SweepRuleTests
     }
 
     [Fact]
-    public void The_fold_interval_is_students_t_on_the_fold_accuracies()
+    public void Without_the_correction_the_interval_is_students_t_on_the_fold_accuracies()
     {
-        // mean 0.8, sample sd 0.1, t(0.975, 2 d.f.) = 4.303: half-width 4.303 · 0.1 / √3 = 0.2484.
-        var s = FoldStatistics.Of([0.7, 0.8, 0.9]);
+        // mean 0.8, sample sd 0.1, t(0.975, 2 d.f.) = 4.302653: half-width 4.302653 · 0.1 / √3 = 0.248414.
+        var s = FoldStatistics.Of([0.7, 0.8, 0.9], testToTrainRatio: 0);
         Assert.Equal(0.8, s.Mean, 9);
         Assert.Equal(0.1, s.StandardDeviation, 9);
-        Assert.Equal(0.8 - 0.24844, s.Low, 4);
+        Assert.Equal(0.8 - 0.248414, s.Low, 5);
         Assert.Equal(1.0, s.High);   // clamped
-        var five = FoldStatistics.Of([0.9, 0.92, 0.94, 0.96, 0.98]);   // sd 0.0316, t(4) = 2.776
-        Assert.Equal(0.94 - 2.776 * 0.0316228 / Math.Sqrt(5), five.Low, 4);
+    }
+
+    // Mutation: FoldStatistics.Of drops the n_test/n_train term (the naive s²/k) -> fails.
+    [Fact]
+    public void The_corrected_interval_adds_the_test_to_train_ratio_to_the_variance_and_is_wider()
+    {
+        double[] folds = [0.9, 0.92, 0.94, 0.96, 0.98];   // s = 0.0316228; 5 folds: n_test/n_train = 1/4
+        var naive = FoldStatistics.Of(folds, 0);
+        var corrected = FoldStatistics.Of(folds, 0.25);
+        Assert.Equal(0.94 - 2.776445 * 0.0316228 / Math.Sqrt(5), naive.Low, 5);
+        Assert.Equal(0.94 - 2.776445 * 0.0316228 * Math.Sqrt(1.0 / 5 + 0.25), corrected.Low, 5);
+        Assert.True(corrected.High - corrected.Low > 1.4 * (naive.High - naive.Low));
+        Assert.Throws<ArgumentOutOfRangeException>(() => FoldStatistics.Of(folds, -0.1));
+    }
+
+    // Quantiles as R's qt() gives them; the old table gave 1.96 past 30 degrees of freedom.
+    // Mutation: StudentT.Quantile returns 1.96 beyond 30 degrees of freedom -> fails (40, 100).
+    [Theory]
+    [InlineData(0.975, 1, 12.706205)]
+    [InlineData(0.975, 2, 4.302653)]
+    [InlineData(0.975, 4, 2.776445)]
+    [InlineData(0.975, 9, 2.262157)]
+    [InlineData(0.975, 30, 2.042272)]
+    [InlineData(0.975, 31, 2.039513)]
+    [InlineData(0.975, 40, 2.021075)]
+    [InlineData(0.975, 100, 1.983972)]
+    [InlineData(0.975, 1e6, 1.959966)]
+    [InlineData(0.995, 10, 3.169273)]
+    [InlineData(0.9, 3, 1.637744)]
+    [InlineData(0.025, 4, -2.776445)]
+    [InlineData(0.975, 2.5, 3.574655)]   // by numerical integration of the density (Simpson, 20,000 steps)
+    public void Student_t_quantiles_match_published_values_for_any_degrees_of_freedom(double p, double degrees, double expected)
+    {
+        Assert.Equal(expected, StudentT.Quantile(p, degrees), 1e-6);   // the published six decimals
+        Assert.Equal(p, StudentT.Cdf(StudentT.Quantile(p, degrees), degrees), 1e-12);
+    }
+
+    [Fact]
+    public void The_student_t_cdf_matches_known_values()
+    {
+        Assert.Equal(0.5, StudentT.Cdf(0, 7), 15);
+        Assert.Equal(0.75, StudentT.Cdf(1, 1), 12);                 // Cauchy: ½ + atan(1)/π
+        Assert.Equal(0.5 + Math.Atan(3) / Math.PI, StudentT.Cdf(3, 1), 12);
+        Assert.Equal(0.5 + 2 / (2 * Math.Sqrt(2 + 4)), StudentT.Cdf(2, 2), 12);   // ν = 2: ½ + t / (2√(2 + t²))
+        Assert.Equal(StudentT.Cdf(-1.3, 6), 1 - StudentT.Cdf(1.3, 6), 14);
+        Assert.Equal(Math.Log(120), StudentT.LogGamma(6), 12);
+        Assert.Equal(0.5 * Math.Log(Math.PI), StudentT.LogGamma(0.5), 12);
+    }
+
+    // Mutation: SweepRunner.AssignFolds deals every image to a fold, calibration images included -> fails.
+    [Fact]
+    public void Int8_calibration_images_are_trained_on_in_every_fold_and_scored_in_none()
+    {
+        var images = Enumerable.Range(0, 40).Select(i => new Training.LabeledImage($"/data/{i % 2}/{i}.jpg", (i % 2).ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var calibration = CalibrationSample.Pick(images.Select(i => i.ImagePath), 8).ToHashSet();
+        var fold = SweepRunner.AssignFolds(images, 4, seed: 1, calibration);
+        for (var i = 0; i < images.Count; i++)
+            Assert.Equal(calibration.Contains(images[i].ImagePath), fold[i] == -1);
+        Assert.All(Enumerable.Range(0, 4), f => Assert.Equal(8, fold.Count(x => x == f)));
+        Assert.Contains("32 images could be scored (8 more calibrate int8", Assert.Throws<InvalidDataException>(() => SweepRunner.AssignFolds(images, 33, 1, calibration)).Message);
     }
 
     [Fact]

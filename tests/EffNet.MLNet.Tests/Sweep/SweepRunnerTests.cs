@@ -96,7 +96,7 @@ public class SweepRunnerTests(SweptSampleData swept)
         var path = dir.File("sweep.json");
         swept.First.Save(path);
         var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
-        Assert.Equal(["formatVersion", "images", "labels", "randomInit", "warning", "precision", "folds", "trainer", "timeBudgetSeconds",
+        Assert.Equal(["formatVersion", "images", "labels", "randomInit", "warning", "precision", "folds", "interval", "calibrationImages", "trainer", "timeBudgetSeconds",
             "stoppedByTimeBudget", "maxMillisecondsPerImage", "machine", "variants", "paretoFrontier", "recommendation", "badImages", "seconds"],
             root.EnumerateObject().Select(p => p.Name));
         var variant = root.GetProperty("variants")[0];
@@ -106,6 +106,8 @@ public class SweepRunnerTests(SweptSampleData swept)
         Assert.Equal(["mean", "standardDeviation", "low", "high"], variant.GetProperty("accuracy").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["variant", "reason"], root.GetProperty("recommendation").EnumerateObject().Select(p => p.Name));
         Assert.Equal("fp32", root.GetProperty("precision").GetString());
+        Assert.StartsWith("Nadeau-Bengio corrected resampled t", root.GetProperty("interval").GetString());
+        Assert.Equal(0, root.GetProperty("calibrationImages").GetInt32());
         var back = SweepResult.Load(path);
         Assert.Equal(swept.First.Variants.Select(v => v.Accuracy), back.Variants.Select(v => v.Accuracy));
         Assert.Equal(swept.First.Recommendation, back.Recommendation);
@@ -186,6 +188,7 @@ public class SweepRunnerTests(SweptSampleData swept)
     {
         var r = SweepRunner.Run(swept.Images, swept.Options with { Precision = "int8", Variants = ["b0"] });
         Assert.Equal("int8", r.Precision);
+        Assert.Equal(30, r.CalibrationImages);   // 90 images over 3 folds: one fold's worth, never scored
         var b0 = Assert.Single(r.Variants);
         Assert.True(b0.Completed);
         // A different backbone identity (precision=int8;calibration=…): nothing comes from the fp32 sweeps' cache.
