@@ -27,7 +27,7 @@ public sealed record ImageClassifierEndpointOptions
 
     /// <summary>
     /// Bytes of request bodies held at once across all requests of the endpoint, received or waiting for a
-    /// prediction (a request that declares its length reserves it on arrival); beyond it, 503. Default: 128 MiB.
+    /// prediction, counted in 64 KiB blocks as they arrive; beyond it, 503. Default: 128 MiB.
     /// </summary>
     public long MaxBufferedBodyBytes { get; init; } = 128L << 20;
 

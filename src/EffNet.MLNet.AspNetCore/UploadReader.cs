@@ -4,18 +4,15 @@ using Microsoft.Net.Http.Headers;
 
 namespace EffNet.MLNet.AspNetCore;
 
-/// <summary>
-/// An image upload held in memory: the bytes, the name errors give it, and the share of the
-/// endpoint's <see cref="BodyBudget"/> it holds until disposed.
-/// </summary>
-internal sealed class Upload(MemoryStream bytes, string name, BodyBudget budget, long reserved) : IDisposable
+/// <summary>An image upload held in memory: the bytes, the name errors give it, and its share of the endpoint's <see cref="BodyBudget"/> until disposed.</summary>
+internal sealed class Upload(UploadBuffer bytes, string name) : IDisposable
 {
     public string Name { get; } = name;
 
     /// <summary>The image bytes as a read-only stream (no copy).</summary>
-    public Stream Open() => new MemoryStream(bytes.GetBuffer(), 0, (int)bytes.Length, writable: false);
+    public Stream Open() => bytes.Open();
 
-    public void Dispose() => budget.Release(reserved);
+    public void Dispose() => bytes.Release();
 }
 
 /// <summary>
@@ -27,7 +24,6 @@ internal sealed class Upload(MemoryStream bytes, string name, BodyBudget budget,
 internal sealed class UploadReader(ImageClassifierEndpointOptions options, BodyBudget budget)
 {
     private const int MultipartOverhead = 1 << 20;
-    private const int Chunk = 81920;
 
     /// <exception cref="UploadRefusedException">The upload is too large, malformed, stalled, or the budget is spent.</exception>
     public async Task<Upload> ReadAsync(HttpRequest request, CancellationToken aborted)
@@ -35,19 +31,16 @@ internal sealed class UploadReader(ImageClassifierEndpointOptions options, BodyB
         var multipart = Boundary(request.ContentType);
         var limit = options.MaxImageBytes + (multipart is null ? 0 : MultipartOverhead);
         if (request.ContentLength > limit) throw TooLarge();
-        var held = new Reservation(budget);
+        var buffer = new UploadBuffer(budget);
         try
         {
-            // A declared length is reserved whole on arrival: a client that then stalls holds no more than it said.
-            if (request.ContentLength is { } declared && !held.Cover(declared)) throw Busy();
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             var started = Environment.TickCount64;
-            var buffer = new MemoryStream((int)Math.Min(request.ContentLength ?? Chunk, options.MaxImageBytes));
             var name = "upload";
             try
             {
-                if (multipart is null) await Copy(request.Body, buffer, held, deadline, started);
-                else name = await ReadFirstFile(new MultipartReader(multipart, request.Body) { BodyLengthLimit = limit }, buffer, held, deadline, started);
+                if (multipart is null) await Copy(request.Body, buffer, deadline, started);
+                else name = await ReadFirstFile(new MultipartReader(multipart, request.Body) { BodyLengthLimit = limit }, buffer, deadline, started);
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
             {
@@ -58,16 +51,16 @@ internal sealed class UploadReader(ImageClassifierEndpointOptions options, BodyB
             {
                 throw new UploadRefusedException(StatusCodes.Status400BadRequest, "Not a readable upload", $"The multipart body cannot be read: {ex.Message}");
             }
-            return new Upload(buffer, name, budget, held.Bytes);
+            return new Upload(buffer, name);
         }
         catch
         {
-            budget.Release(held.Bytes);
+            buffer.Release();
             throw;
         }
     }
 
-    private async Task<string> ReadFirstFile(MultipartReader reader, MemoryStream buffer, Reservation held, CancellationTokenSource deadline, long started)
+    private async Task<string> ReadFirstFile(MultipartReader reader, UploadBuffer buffer, CancellationTokenSource deadline, long started)
     {
         var fields = new List<string>();
         while (true)
@@ -77,7 +70,7 @@ internal sealed class UploadReader(ImageClassifierEndpointOptions options, BodyB
             if (section is null) break;
             if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
             {
-                await Copy(section.Body, buffer, held, deadline, started);
+                await Copy(section.Body, buffer, deadline, started);
                 var file = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
                 return string.IsNullOrWhiteSpace(file) ? "upload" : Path.GetFileName(file);
             }
@@ -89,32 +82,17 @@ internal sealed class UploadReader(ImageClassifierEndpointOptions options, BodyB
             + ": send the image as a file field (curl -F upload=@photo.jpg) or as the raw body (curl --data-binary @photo.jpg).");
     }
 
-    private async Task Copy(Stream body, MemoryStream buffer, Reservation held, CancellationTokenSource deadline, long started)
+    private async Task Copy(Stream body, UploadBuffer buffer, CancellationTokenSource deadline, long started)
     {
-        var chunk = new byte[Chunk];
         while (true)
         {
+            var free = buffer.Free();
+            if (free.IsEmpty) throw Busy();
             Arm(deadline, started);
-            var read = await body.ReadAsync(chunk, deadline.Token);
+            var read = await body.ReadAsync(free, deadline.Token);
             if (read == 0) return;
             if (buffer.Length + read > options.MaxImageBytes) throw TooLarge();
-            if (!held.Cover(buffer.Length + read)) throw Busy();
-            buffer.Write(chunk, 0, read);
-        }
-    }
-
-    // What a request holds of the budget; a body of undeclared length is covered a chunk ahead of what it sent.
-    private sealed class Reservation(BodyBudget budget)
-    {
-        public long Bytes { get; private set; }
-
-        public bool Cover(long total)
-        {
-            if (total <= Bytes) return true;
-            var more = Math.Max(total - Bytes, Chunk);
-            if (!budget.TryReserve(more)) return false;
-            Bytes += more;
-            return true;
+            buffer.Advance(read);
         }
     }
 
