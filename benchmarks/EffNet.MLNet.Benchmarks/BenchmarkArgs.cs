@@ -21,6 +21,9 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
     /// <summary><c>fp32</c> or <c>int8</c> (the backbone's precision).</summary>
     public string Precision { get; init; } = "fp32";
 
+    /// <summary>How long <c>serving-load</c> runs, when <c>--seconds</c> was given.</summary>
+    public int? Seconds { get; init; }
+
     public static BenchmarkArgs Parse(string[] args)
     {
         var map = new Dictionary<string, string>();
@@ -36,6 +39,7 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
             Sets = map.GetValueOrDefault("sets", "small,2mp,camera").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Precision = map.GetValueOrDefault("precision", "fp32"),
             RoundsGiven = map.ContainsKey("rounds"),
+            Seconds = map.ContainsKey("seconds") ? Int("seconds", "60") : null,
         };
     }
 

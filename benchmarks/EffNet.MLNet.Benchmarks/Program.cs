@@ -12,6 +12,7 @@ return command switch
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
+    "serving-load" => ServingLoadBenchmark.Run(options.Seconds ?? 60),
     "preprocess-fidelity" => PreprocessFidelityBenchmark.Run(options),
     "int8" => Int8Benchmark.Run(options),
     "fit-overhead" => FitOverheadBenchmark.Run(options),
@@ -20,6 +21,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-images 120] [--precision fp32|int8]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|serving-load [--seconds 60] [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-images 120] [--precision fp32|int8]");
     return 2;
 }

@@ -16,7 +16,10 @@ public sealed record ImageClassifierEndpointOptions
     /// <summary>Requests decoding and predicting at once; more wait in the queue. Default: one per core.</summary>
     public int? MaxConcurrentPredictions { get; init; }
 
-    /// <summary>Requests with a received upload waiting for a prediction slot; beyond them, 503. Default: 2 per core.</summary>
+    /// <summary>
+    /// Requests with a received upload waiting for a prediction slot; beyond them, 503. Their uploads count
+    /// against <see cref="MaxBufferedBodyBytes"/>, which bounds their memory. Default: 16 per core.
+    /// </summary>
     public int? MaxQueuedRequests { get; init; }
 
     /// <summary>Longest wait in the queue before a request is answered 503. Default: 10 seconds.</summary>

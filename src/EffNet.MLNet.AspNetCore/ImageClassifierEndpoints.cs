@@ -47,7 +47,7 @@ public static class ImageClassifierEndpoints
     {
         ArgumentNullException.ThrowIfNull(options);
         var cores = Environment.ProcessorCount;
-        var gate = new PredictionGate(Positive(options.MaxConcurrentPredictions ?? cores, "MaxConcurrentPredictions"), Math.Max(0, options.MaxQueuedRequests ?? 2 * cores));
+        var gate = new PredictionGate(Positive(options.MaxConcurrentPredictions ?? cores, "MaxConcurrentPredictions"), Math.Max(0, options.MaxQueuedRequests ?? 16 * cores));
         var reader = new UploadReader(options, new BodyBudget(Positive(options.MaxBufferedBodyBytes, "MaxBufferedBodyBytes")));
         return endpoints.MapPost(pattern, async (HttpContext context, ImageClassifiers classifiers) =>
         {
@@ -69,8 +69,10 @@ public static class ImageClassifierEndpoints
                 }
                 catch (BadImageException ex)
                 {
-                    var sentAs = context.Request.ContentType is { Length: > 0 } type && !type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) ? $" (the raw body, sent as {type})" : "";
-                    return Results.Problem(ex.Message + sentAs, statusCode: StatusCodes.Status400BadRequest, title: "Not a usable image");
+                    // A raw body says how it was sent: a form posted by mistake then reads as what it is.
+                    var detail = context.Request.ContentType is { Length: > 0 } type && !type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase)
+                        ? $"'{ex.InputName}' (the raw body, sent as {type}) {ex.Reason}." : ex.Message;
+                    return Results.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Not a usable image");
                 }
             }
         }).DisableAntiforgery();

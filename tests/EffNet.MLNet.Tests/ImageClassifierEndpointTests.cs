@@ -81,9 +81,9 @@ public class ImageClassifierEndpointTests(ReadmeSnippetTests.PipelineModel pipel
         var refused = new (string What, HttpContent Request, string Says)[]
         {
             ("curl -F note=hello", CurlForm("note", null, "hello"u8.ToArray()), "no file field (its fields: note)"),
-            ("curl -d 'a=b'", Raw("a=b"u8.ToArray(), "application/x-www-form-urlencoded"), "'upload' is not an image the decoder can read (corrupt data). (the raw body, sent as application/x-www-form-urlencoded)"),
+            ("curl -d 'a=b'", Raw("a=b"u8.ToArray(), "application/x-www-form-urlencoded"), "'upload' (the raw body, sent as application/x-www-form-urlencoded) is not an image the decoder can read"),
             ("multipart without a boundary", Raw(photo, "multipart/form-data"), "declares no boundary"),
-            ("empty body", Raw([], "image/jpeg"), "'upload' is empty (0 bytes)"),
+            ("empty body", Raw([], "image/jpeg"), "'upload' (the raw body, sent as image/jpeg) is empty (0 bytes)"),
             ("curl -F upload=@page.html", CurlForm("upload", "page.html", "<html></html>"u8.ToArray(), "text/html"), "'page.html' is not an image"),
         };
         foreach (var (what, request, says) in refused)

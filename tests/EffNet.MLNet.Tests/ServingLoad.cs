@@ -17,6 +17,7 @@ internal sealed class LoadReport
     public List<string> Unexpected { get; } = [];
     public List<double> GoodMilliseconds { get; } = [];
     public long PeakGrowthBytes { get; set; }
+    public long PeakDuringLoadBytes { get; set; }
     public long PeakWorkingSetBytes { get; set; }
 
     public double Percentile(double p)
@@ -101,7 +102,9 @@ internal static class ServingLoad
             }));
         }
         await Task.WhenAll(clients);
-        report.PeakGrowthBytes = await sampler - baseline;
+        var peakDuring = await sampler;
+        report.PeakDuringLoadBytes = peakDuring;
+        report.PeakGrowthBytes = peakDuring - baseline;
         report.PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64;
         return report;
     }
