@@ -15,8 +15,9 @@ public class DecodeBudgetTests
         _ => CraftedBombs.Jpeg(),
     };
 
-    // Mutation: DecodeBudget.Problem without the decoded-bytes rule (budget ignored) -> the GIF and the JPEG
-    // are decoded (or fail late as damaged) and the PNG passes the header check -> fails.
+    // Mutation: DecodeBudget.Problem returning null after the pixel limit (budget and ratio off) -> the header
+    // check passes and no message names the budget -> fails (with the budget rule alone off, the ratio refuses
+    // them without naming the budget: fails too).
     [Theory]
     [MemberData(nameof(Bombs))]
     public void Bombs_under_the_pixel_limit_are_refused_from_the_header_naming_size_and_budget_in_a_moment(string kind)
