@@ -12,7 +12,7 @@ namespace EffNet.MLNet.Tests;
 
 /// <summary>MapImageClassifier on Kestrel at 127.0.0.1: what clients send, and what the server does under load.</summary>
 [Collection(nameof(RunsAlone))]
-public class ImageClassifierEndpointTests(ReadmeSnippetTests.PipelineModel pipeline) : IClassFixture<ReadmeSnippetTests.PipelineModel>
+public class ImageClassifierEndpointTests(ReadmeSnippetTests.PipelineModel pipeline, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ReadmeSnippetTests.PipelineModel>
 {
     private const string CurlBoundary = "------------------------d74496d66958873e";
 
@@ -132,6 +132,8 @@ public class ImageClassifierEndpointTests(ReadmeSnippetTests.PipelineModel pipel
         var report = await ServingLoad.Run(url, SampleData.Rows().Take(6).Select(r => File.ReadAllBytes(r.ImagePath)).ToList(),
             [CraftedBombs.Png(), CraftedBombs.Gif(), CraftedBombs.Jpeg(), CraftedBombs.Png(4000)], TimeSpan.FromSeconds(15), stalledUploads: 12);
 
+        output.WriteLine($"good: {report.GoodOk} × 200 (p50 {report.Percentile(50):0} ms, p95 {report.Percentile(95):0} ms), {report.GoodBusy} × 503; bombs refused {report.BombsRefused}; " +
+            $"stalled: {report.StalledCut} cut, {report.StalledBusy} busy; working set grew {report.PeakGrowthBytes >> 20} MiB to {report.PeakDuringLoadBytes >> 20} MiB");
         Assert.Empty(report.Unexpected);
         Assert.True(report.GoodOk > 10, $"{report.GoodOk} good requests answered 200");
         Assert.True(report.BombsRefused > 0);
