@@ -4,7 +4,7 @@ namespace EffNet.MLNet.Benchmarks;
 
 internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
 {
-    private static readonly HashSet<string> Known = ["variant", "batch", "rounds", "images", "camera-images", "camera-dir", "sets", "precision", "allow-small"];
+    private static readonly HashSet<string> Known = ["variant", "batch", "rounds", "images", "camera-images", "camera-dir", "sets", "precision", "allow-small", "seconds"];
     private static readonly HashSet<string> Flags = ["allow-small"];
 
     /// <summary>Images in the 400×300 and 2-megapixel sets of <c>featurize</c>, <c>strategy</c> (at least <see cref="Fairness.MinimumImages"/> where the stock chain runs).</summary>
@@ -29,6 +29,9 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
 
     /// <summary><c>fp32</c> or <c>int8</c> (the backbone's precision).</summary>
     public string Precision { get; init; } = "fp32";
+
+    /// <summary>How long <c>serving-load</c> runs, when <c>--seconds</c> was given.</summary>
+    public int? Seconds { get; init; }
 
     /// <summary>Options as <c>--name value</c> pairs, and flags (<c>--allow-small</c>) alone; anything else is an ArgumentException naming it.</summary>
     public static BenchmarkArgs Parse(string[] args)
@@ -64,6 +67,7 @@ internal sealed record BenchmarkArgs(string Variant, int Batch, int Rounds)
             Sets = map.GetValueOrDefault("sets", "small,2mp,camera").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Precision = precision,
             RoundsGiven = map.ContainsKey("rounds"),
+            Seconds = map.ContainsKey("seconds") ? Int("seconds", "60") : null,
         };
     }
 

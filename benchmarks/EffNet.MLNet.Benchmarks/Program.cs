@@ -21,6 +21,7 @@ return command switch
     "memory" => FeaturizationBenchmark.Memory(5000),
     "cache" => FeaturizationBenchmark.Cache(),
     "serving" => ServingBenchmark.Run(),
+    "serving-load" => ServingLoadBenchmark.Run(options.Seconds ?? 60),
     "preprocess-fidelity" => PreprocessFidelityBenchmark.Run(options),
     "int8" => Int8Benchmark.Run(options),
     "fit-overhead" => FitOverheadBenchmark.Run(options),
@@ -29,6 +30,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|preprocess-fidelity|int8|fit-overhead [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 600] [--camera-dir DIR] [--camera-images N] [--allow-small] [--precision fp32|int8]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|serving-load|preprocess-fidelity|int8|fit-overhead [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 512] [--camera-dir DIR] [--camera-images N] [--allow-small] [--precision fp32|int8] [--seconds 60]");
     return 2;
 }

@@ -39,7 +39,7 @@ internal static class ServingBenchmark
         }
     }
 
-    private static List<string> TrainSampleModel(string path)
+    internal static List<string> TrainSampleModel(string path)
     {
         var ml = new MLContext(0);
         var data = ImageDataset.FromFolder(Path.Combine(RepoRoot.Find(), "sample-data"));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
 using Microsoft.ML;
 
@@ -36,7 +37,8 @@ public class PreprocessingServingTests
         File.WriteAllText(dir.File("model.json"), JsonSerializer.Serialize(new { backbone = backboneReport }, ModelReport.Json));
 
         var paths = rows.Select(r => r.ImagePath).ToList();
-        using (var exact = new PooledPredictor(dir.File("model.zip"), new PooledPredictorOptions { WatchForChanges = false }))
+        // The fixtures include 20 and 24 MP camera photos: past serving's default budget (64 MiB), within training's.
+        using (var exact = new PooledPredictor(dir.File("model.zip"), new PooledPredictorOptions { WatchForChanges = false, MaxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes }))
         {
             Assert.Equal(Preprocessing.TorchvisionExact, exact.Preprocessing);
             var served = exact.PredictBatch(paths);
@@ -45,7 +47,7 @@ public class PreprocessingServingTests
             Assert.True(MaxDifference(training[3], exact.Predict(File.ReadAllBytes(paths[3])).Score) < 1e-4);
         }
         // The .zip's own chain, as a stock ML.NET consumer runs it: a different resize, visibly different scores.
-        using var stock = new PooledPredictor(dir.File("model.zip"), new PooledPredictorOptions { WatchForChanges = false, ApplyRecordedPreprocessing = false });
+        using var stock = new PooledPredictor(dir.File("model.zip"), new PooledPredictorOptions { WatchForChanges = false, ApplyRecordedPreprocessing = false, MaxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes });
         Assert.Equal(Preprocessing.Fast, stock.Preprocessing);
         var largest = stock.PredictBatch(paths).Select((p, i) => MaxDifference(training[i], p.Score)).Max();
         Assert.True(largest > 1e-3, $"the stock chain's scores differ from training's by only {largest}: this test could not tell the modes apart");

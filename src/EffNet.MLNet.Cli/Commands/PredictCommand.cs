@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -42,7 +43,7 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(s.Model);
-        using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath), new PooledPredictorOptions { AcceptTruncatedImages = s.AcceptTruncated });
+        using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath), new PooledPredictorOptions { AcceptTruncatedImages = s.AcceptTruncated, MaxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes });
         var images = Expand(s.Inputs);
         // Each image is checked first, so that one bad file among many is named and the others still get their predictions.
         var (good, bad, truncated) = BadImages.Screen(images, p => p, s.FailOnBadImage, s.AcceptTruncated);

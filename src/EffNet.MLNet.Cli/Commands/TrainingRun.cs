@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
 using Microsoft.ML;
 using Spectre.Console;
@@ -94,7 +95,7 @@ internal static class TrainingRun
         AnsiConsole.MarkupLine($"Saved [green]{Inert.Markup(r.Output)}[/], [green]{Inert.Markup(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
 
         // A few predictions by the saved model itself, as a user would make them.
-        using var predictor = new PooledPredictor(r.Output);
+        using var predictor = new PooledPredictor(r.Output, new PooledPredictorOptions { MaxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes });
         var samples = images.GroupBy(i => i.Label).Select(g => g.Last()).Take(6).ToList();
         Reports.Predictions(PredictCommand.Predict(predictor, result.Labels, samples.Select(i => i.ImagePath).ToList(), 1), samples);
         return ExitCodes.Success;

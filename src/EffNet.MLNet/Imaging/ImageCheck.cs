@@ -26,6 +26,15 @@ public static class ImageCheck
     /// <summary>Default limit on declared pixels (width × height): about 180 megapixels.</summary>
     public const long DefaultMaxPixels = 180_000_000;
 
+    /// <summary>
+    /// Default decoding budget for training, featurizing and the CLI: 512 MiB of decoded pixels, the one
+    /// full-size RGBA copy (4 bytes a pixel) a decode holds, so images up to about 134 megapixels. An image
+    /// whose header declares more, or more than 1,000 pixels per byte of its file once past 4 megapixels
+    /// (a compression bomb), is refused before any pixel is allocated. Serving has a lower default
+    /// (<c>PooledPredictorOptions.DefaultMaxDecodedBytes</c>).
+    /// </summary>
+    public const long DefaultMaxDecodedBytes = 512L << 20;
+
     /// <summary>Null when the header looks usable, else the reason it is not. Does not decode the body.</summary>
     public static string? HeaderProblem(string path, long maxPixels = DefaultMaxPixels)
     {

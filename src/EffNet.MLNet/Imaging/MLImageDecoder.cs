@@ -17,28 +17,28 @@ internal static class MLImageDecoder
 {
     /// <summary>Decode <paramref name="bytes"/>; <paramref name="name"/> is how errors name the input (an upload's file name).</summary>
     /// <exception cref="BadImageException">The bytes are not a usable image; the reason says why.</exception>
-    public static MLImage Decode(byte[] bytes, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false)
+    public static MLImage Decode(byte[] bytes, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         using var stream = new MemoryStream(bytes, writable: false);
-        return Decode(stream, name, maxPixels, acceptTruncated);
+        return Decode(stream, name, maxPixels, acceptTruncated, maxDecodedBytes);
     }
 
     /// <summary>Decode the image file at <paramref name="path"/>.</summary>
     /// <exception cref="BadImageException">The file is missing, unreadable or not a usable image.</exception>
-    public static MLImage DecodeFile(string path, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false)
+    public static MLImage DecodeFile(string path, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var image = OpenedImage.Open(path, maxPixels);
+        using var image = OpenedImage.Open(path, maxPixels, maxDecodedBytes);
         return Decode(image, acceptTruncated);
     }
 
     /// <summary>Decode everything <paramref name="stream"/> holds from its current position.</summary>
     /// <exception cref="BadImageException">The stream's content is not a usable image.</exception>
-    public static MLImage Decode(Stream stream, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false)
+    public static MLImage Decode(Stream stream, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var image = OpenedImage.Open(stream, name, maxPixels);
+        using var image = OpenedImage.Open(stream, name, maxPixels, maxDecodedBytes);
         return Decode(image, acceptTruncated);
     }
 

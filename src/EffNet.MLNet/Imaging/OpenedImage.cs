@@ -23,10 +23,11 @@ internal sealed class OpenedImage : IDisposable
     public SKCodec Codec { get; }
 
     /// <summary>Open the file at <paramref name="path"/>.</summary>
-    /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares too many pixels.</exception>
-    public static OpenedImage Open(string path, long maxPixels) => WithFile(path, stream => Open(stream, path, maxPixels));
+    /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares more pixels than the limit or the decoding budget allow.</exception>
+    public static OpenedImage Open(string path, long maxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes) =>
+        WithFile(path, stream => Open(stream, path, maxPixels, maxDecodedBytes));
 
-    /// <summary>The whole file at <paramref name="path"/>, read once (with the same checks and messages as <see cref="Open(string, long)"/>).</summary>
+    /// <summary>The whole file at <paramref name="path"/>, read once (with the same checks and messages as <see cref="Open(string, long, long)"/>).</summary>
     /// <exception cref="BadImageException">It is missing, a directory, or unreadable.</exception>
     public static byte[] ReadFile(string path)
     {
@@ -44,22 +45,22 @@ internal sealed class OpenedImage : IDisposable
 
     /// <summary>Check the header of the file at <paramref name="path"/>, reading no more of it than the decoder needs for that.</summary>
     /// <exception cref="BadImageException">It is missing, unreadable, empty, not an image, or declares too many pixels.</exception>
-    public static void CheckHeader(string path, long maxPixels) => WithFile(path, stream =>
+    public static void CheckHeader(string path, long maxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes) => WithFile(path, stream =>
     {
         if (stream.Length == 0) throw new BadImageException(path, "is empty (0 bytes)");
-        using var codec = CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, maxPixels);
+        using var codec = CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, stream.Length, maxPixels, maxDecodedBytes);
         return true;
     });
 
     /// <summary>Open the image in <paramref name="stream"/> (read from its position to its end); <paramref name="name"/> names it in errors.</summary>
     /// <exception cref="BadImageException">It is empty, not an image, or declares too many pixels.</exception>
-    public static OpenedImage Open(Stream stream, string name, long maxPixels)
+    public static OpenedImage Open(Stream stream, string name, long maxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
     {
         var data = SKData.Create(stream) ?? throw new BadImageException(name, "cannot be read");
         try
         {
             if (data.Size == 0) throw new BadImageException(name, "is empty (0 bytes)");
-            return new OpenedImage(name, data, CreateCodec(new SKMemoryStream(data), name, maxPixels));
+            return new OpenedImage(name, data, CreateCodec(new SKMemoryStream(data), name, data.Size, maxPixels, maxDecodedBytes));
         }
         catch
         {
@@ -81,16 +82,15 @@ internal sealed class OpenedImage : IDisposable
         catch (IOException ex) when (ex is not BadImageException) { throw new BadImageException(path, $"cannot be read ({ex.Message})", ex); }
     }
 
-    // The decoder for the data, with the header checks: a format it knows, a sane declared size.
-    private static SKCodec CreateCodec(SKStream stream, string name, long maxPixels)
+    // The decoder for the data, with the header checks: a format it knows, a declared size within the
+    // pixel limit and the decoding budget (see DecodeBudget), planned before any pixel is allocated.
+    private static SKCodec CreateCodec(SKStream stream, string name, long encodedBytes, long maxPixels, long maxDecodedBytes)
     {
         // The codec owns the stream from here on; when none can be made, Skia has already freed it.
         var codec = SKCodec.Create(stream, out var result)
             ?? throw new BadImageException(name, $"is not an image the decoder can read ({Describe(result)})");
         var info = codec.Info;
-        var problem = info.Width <= 0 || info.Height <= 0 ? $"declares an invalid size {info.Width}×{info.Height}"
-            : (long)info.Width * info.Height > maxPixels ? $"declares {info.Width}×{info.Height} pixels, more than the limit of {maxPixels:N0} (a decompression bomb?)"
-            : null;
+        var problem = DecodeBudget.Problem(info.Width, info.Height, encodedBytes, maxPixels, maxDecodedBytes);
         if (problem is null) return codec;
         codec.Dispose();
         throw new BadImageException(name, problem);

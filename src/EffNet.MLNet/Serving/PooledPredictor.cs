@@ -44,6 +44,18 @@ public sealed record PooledPredictorOptions
 
     /// <summary>Largest declared width × height accepted; larger images are refused from their header. Default: about 180 megapixels.</summary>
     public long MaxPixels { get; init; } = ImageCheck.DefaultMaxPixels;
+
+    /// <summary>Default serving decoding budget: 64 MiB of decoded pixels, images up to about 16.7 megapixels.</summary>
+    public const long DefaultMaxDecodedBytes = 64L << 20;
+
+    /// <summary>
+    /// Most bytes one image may take decoded (width × height × 4, from its header, before anything is
+    /// allocated); larger images, and compression bombs past 4 MP with over 1,000 pixels a byte of file,
+    /// are refused with <see cref="BadImageException"/>. A decode holds the decoded pixels and ML.NET's
+    /// image of them, so one request needs about twice this. Default: <see cref="DefaultMaxDecodedBytes"/>
+    /// (serving); the CLI and training use <see cref="ImageCheck.DefaultMaxDecodedBytes"/>.
+    /// </summary>
+    public long MaxDecodedBytes { get; init; } = DefaultMaxDecodedBytes;
 }
 
 /// <summary>
@@ -138,7 +150,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(string imagePath)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
         return PredictOwned(image);
     }
 
@@ -147,7 +159,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(byte[] image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
         return PredictOwned(decoded);
     }
 
@@ -156,7 +168,7 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(Stream image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages);
+        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
         return PredictOwned(decoded);
     }
 
@@ -240,7 +252,7 @@ public sealed class PooledPredictor : IDisposable
         {
             for (var i = 0; i < paths.Length; i++)
             {
-                try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages); }
+                try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes); }
                 catch (BadImageException ex) { errors[i] = ex.Message; }
                 if (images[i] is { } decoded && generation.Preparation?.ToSquareImage(decoded) is { } square)
                 {

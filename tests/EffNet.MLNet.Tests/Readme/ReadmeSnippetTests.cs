@@ -94,7 +94,10 @@ public partial class ReadmeSnippetTests(ReadmeSnippetTests.PipelineModel pipelin
         var image = File.ReadAllBytes(SampleData.Rows()[0].ImagePath);
         foreach (var route in new[] { "/classify", "/v2/classify" })
         {
-            var response = await http.PostAsync(route, new ByteArrayContent(image));
+            // What `curl --data-binary @photo.jpg` sends: the raw bytes, typed application/x-www-form-urlencoded.
+            var curl = new ByteArrayContent(image);
+            curl.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded");
+            var response = await http.PostAsync(route, curl);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             var scores = json.GetProperty("scores").EnumerateArray().ToList();

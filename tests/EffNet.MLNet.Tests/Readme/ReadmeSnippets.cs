@@ -74,6 +74,7 @@ internal static class ReadmeSnippets
         builder.Services.AddImageClassifier(modelPath);   // readme: builder.Services.AddImageClassifier("model.zip");      // one shared model, reloaded when the file changes
         var app = builder.Build();
 
+        // curl --data-binary @photo.jpg http://localhost:5000/classify   (the raw body, whatever its content type)
         app.MapPost("/classify", async (HttpRequest request, PooledPredictor predictor) =>
         {
             using var body = new MemoryStream();
@@ -88,7 +89,9 @@ internal static class ReadmeSnippets
                 return Results.BadRequest(new { error = e.Message });   // empty, not an image, truncated, corrupt, too large
             }
         });
-        app.MapImageClassifier("/v2/classify");   // the same, ready-made: raw body or a multipart upload
+        // the same, ready-made, for the raw body or a file field (curl -F upload=@photo.jpg http://localhost:5000/v2/classify);
+        // busy: 503 + Retry-After, stalled uploads cut (limits: MapImageClassifier("/v2/classify", new ImageClassifierEndpointOptions { … }))
+        app.MapImageClassifier("/v2/classify");
         await app.StartAsync(); // readme: app.Run();
         // </readme>
         return app;
