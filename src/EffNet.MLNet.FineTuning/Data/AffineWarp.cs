@@ -49,7 +49,7 @@ internal static class AffineWarp
                     var channel = source.AsSpan(ch * plane, plane);
                     var top = At(channel, size, x0, y0) * (1 - fx) + At(channel, size, x0 + 1, y0) * fx;
                     var bottom = At(channel, size, x0, y0 + 1) * (1 - fx) + At(channel, size, x0 + 1, y0 + 1) * fx;
-                    pixels[ch * plane + y * size + x] = top * (1 - fy) + bottom * fy;
+                    pixels[ch * plane + y * size + x] = Math.Clamp(top * (1 - fy) + bottom * fy, 0f, 255f);
                 }
             }
         }

@@ -34,12 +34,13 @@ internal sealed record AugmentOptions
         _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, "Unknown augmentation preset."),
     };
 
-    /// <summary>The preset named <paramref name="word"/> ("none", "light", "strong"), or null for another word.</summary>
-    public static AugmentPreset? ParsePreset(string word) => word switch
+    /// <summary>The preset named <paramref name="word"/>: "none", "light" or "strong".</summary>
+    /// <exception cref="ArgumentException">Another word.</exception>
+    public static AugmentPreset Parse(string word) => word switch
     {
         "none" => AugmentPreset.None,
         "light" => AugmentPreset.Light,
         "strong" => AugmentPreset.Strong,
-        _ => null,
+        _ => throw new ArgumentException($"Unknown augmentation '{word}'; expected none, light or strong.", nameof(word)),
     };
 }

@@ -52,7 +52,7 @@ internal static class RandomResizedCrop
                 {
                     var top = rgb[y0 * stride + 3 * x0 + c] + fx * (rgb[y0 * stride + 3 * x1 + c] - rgb[y0 * stride + 3 * x0 + c]);
                     var bottom = rgb[y1 * stride + 3 * x0 + c] + fx * (rgb[y1 * stride + 3 * x1 + c] - rgb[y1 * stride + 3 * x0 + c]);
-                    destination[c * plane + at] = top + fy * (bottom - top);
+                    destination[c * plane + at] = Math.Clamp(top + fy * (bottom - top), 0f, 255f);
                 }
             }
         }
