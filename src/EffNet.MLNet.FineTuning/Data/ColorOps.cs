@@ -101,7 +101,8 @@ internal static class ColorOps
 
     /// <summary>
     /// PIL's <c>ImageOps.equalize</c> per channel on the rounded 8-bit values: a lookup table from the
-    /// cumulative histogram, whose step leaves out the brightest level's count; a channel whose step is 0 is left as it is.
+    /// cumulative histogram (step: the count without the brightest level's, floor-divided by 255, as Pillow 9 does; checked
+    /// against it); a channel whose step is 0 is left as it is.
     /// </summary>
     public static void Equalize(Span<float> pixels)
     {
@@ -115,7 +116,7 @@ internal static class ColorOps
             foreach (var v in channel) histogram[Byte(v)]++;
             var last = 255;
             while (histogram[last] == 0) last--;
-            var step = (plane - histogram[last]) / 256;
+            var step = (plane - histogram[last]) / 255;
             if (step == 0) continue;
             var running = step / 2;
             for (var level = 0; level < 256; level++)
