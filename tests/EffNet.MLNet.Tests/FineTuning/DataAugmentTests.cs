@@ -67,7 +67,7 @@ public class DataAugmentTests
     }
 
     // Mutation: RandomResizedCrop.Sample draws the area fraction from [0, scale.Max] (random.Uniform(0, scale.Max)) -> fails.
-    // Mutation: the aspect drawn from [ratio.Min, ratio.Max] with the logs swapped for Math.Log(ratio.Max) twice -> fails (no spread below 1).
+    // Mutation: the log-aspect drawn from [log ratio.Max, log ratio.Max] (no spread) -> fails.
     [Theory]
     [InlineData("light", 0.35)]
     [InlineData("strong", 0.08)]

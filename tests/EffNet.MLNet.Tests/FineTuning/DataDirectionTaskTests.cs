@@ -42,7 +42,7 @@ public class DataDirectionTaskTests
 
     // Only the arrow's direction carries the label: the classes' global colour statistics (what a probe of image-wide
     // features reads) agree, while the images themselves all differ.
-    // Mutation: DirectionTask draws the arrow only for class 0 ("up") -> fails (that class's mean colour differs).
+    // Mutation: the background's red keyed to the class (var background = ((byte)(direction * 80), …)) -> fails.
     [Fact]
     public void Classes_differ_only_in_the_arrow_not_in_global_colour()
     {
