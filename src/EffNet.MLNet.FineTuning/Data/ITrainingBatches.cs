@@ -11,6 +11,9 @@ internal interface ITrainingBatches
     /// <summary>Batches per epoch.</summary>
     int Count { get; }
 
+    /// <summary>Images in batch <paramref name="batchIndex"/>: the full batch size, or fewer for a last partial batch.</summary>
+    int SizeOf(int batchIndex);
+
     /// <summary>Write batch <paramref name="batchIndex"/> of <paramref name="epoch"/>: <c>SizeOf(batchIndex)</c> images and labels.</summary>
     void Fill(int epoch, int batchIndex, Span<float> pixelsNCHW, Span<int> labels);
 }
