@@ -8,9 +8,8 @@ public class GradientParityTests
 {
     private const double Tolerance = 1e-4;
 
-    // Mutation: output_padding dropped from the ConvTranspose in TrainingGraphBuilder.InputGradient -> fails (graph rejects the shapes).
-    // Mutation: SiLU derivative σ + a·(1 − σ) written σ + a·σ -> fails.
-    // Mutation: depthwise weight gradient without the stride as dilation -> fails.
+    // Mutation: output_padding 0 in TrainingGraphBuilder.InputGradient -> fails (ONNX Runtime refuses the shapes at block6a).
+    // Mutation: SiLU derivative σ + a·(1 − σ) written σ + a·(σ − 1) -> fails (every tensor below the head, 0.5-1.0).
     [Theory]
     [InlineData("all", 213)]
     [InlineData("top:2", 70)]
