@@ -83,12 +83,13 @@ internal static class FineTuneRun
         {
             Variant = s.Variant, Weights = weights, WeightsFamily = "torchvision", BatchSize = s.BatchSize,
             OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated, Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
+            ResolutionOverride = options.Resolution,
         };
-        var backboneOptions = backbone.ToOptions() with { Resolution = options.Resolution };
+        var backboneOptions = backbone.ToOptions();
         var code = TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backboneOptions, s.Trainer, s.ValidationFraction, s.Seed, null, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage),
-            (_, _) => EfficientNetBackbone.Resolve(backboneOptions), cancellationToken);
+            (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
         if (code != ExitCodes.Success) return code;
         RecordInReport(ModelFiles.ReportPath(output), options, s.Augment, start, weights, history);
         File.Delete(FineTuner.CheckpointPath(weights));
