@@ -77,6 +77,11 @@ internal static class FineTuneRun
         {
             throw new InvalidDataException(e.Message);
         }
+        catch (OperationCanceledException) when (File.Exists(FineTuner.CheckpointPath(weights)))
+        {
+            Console.Error.WriteLine($"The last whole epoch is kept in {FineTuner.CheckpointPath(weights)}; run the same command with --resume to continue.");
+            throw;
+        }
         Say($"Fine-tuned weights saved to {weights}; training the head on their features.");
 
         var backbone = new BackboneSettings

@@ -13,7 +13,7 @@ public class OptimizerStepParityTests
     private static readonly LearningRateSchedule SgdSchedule = new(2e-4, WarmupSteps: 2, TotalSteps: 5);
     private static readonly LearningRateSchedule AdamWSchedule = new(1e-4, WarmupSteps: 2, TotalSteps: 5);
 
-    // Mutation: AdamW's weight decay added to the gradient (g + λ·p, coupled) instead of shrinking p -> fails.
+    // Mutation: AdamW's weight decay added to the gradient (g + λ·p, coupled) instead of shrinking p -> fails (80 tensors).
     // Mutation: SGD momentum halved after the first step (0.5·μ·b + d) -> fails (76 tensors, up to 9e-3).
     // (SGD's decay of batch-norm and biases too is NOT caught here: λ·lr = 2e-7 per step is below the tolerance.)
     // The same comparison against PyTorch's run with batch-norm left in training mode must fail too (asserted below).
