@@ -16,7 +16,7 @@ public sealed record FineTuneOptions
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Peak learning rate, reached after the warm-up and then decayed by cosine to zero.</summary>
-    public double LearningRate { get; init; } = 1e-3;
+    public double LearningRate { get; init; } = 1e-4;
 
     /// <summary><c>adamw</c> (decoupled weight decay) or <c>sgd</c> (momentum, decay added to the gradient).</summary>
     public string Optimizer { get; init; } = "adamw";

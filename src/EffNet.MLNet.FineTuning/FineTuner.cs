@@ -51,11 +51,17 @@ public static class FineTuner
             throw new FileNotFoundException($"--resume: there is no checkpoint '{checkpoint}' to continue from.", checkpoint);
 
         var batches = new DecodedImageBatches(images.Select(i => (i.ImagePath, index[i.Label])).ToList(), options.Resolution, options.BatchSize, options.Seed, shuffle: true);
+        var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
+        var batchLabels = new long[options.BatchSize];
+        if (torchvisionWeights is null && history.Count == 0)
+        {
+            // A random start gets batch-norm statistics from the first batch (a resumed one has them in its checkpoint).
+            batches.Fill(0, 0, pixels, batchLabels);
+            BatchNormCalibration.Calibrate(p, pixels, batches.Size(0), options.Resolution);
+        }
         var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, options.LabelSmoothing);
         using var session = new TrainingSession(graph, p, options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupEpochs * batches.Count, options.Epochs * batches.Count);
-        var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
-        var batchLabels = new long[options.BatchSize];
         var logits = new float[options.BatchSize * labels.Count];
         var started = Stopwatch.StartNew();
 

@@ -84,8 +84,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
         [CommandOption("--lr <RATE>")]
         [Description("With --fine-tune: peak learning rate (warm-up, then cosine decay).")]
-        [DefaultValue(1e-3)]
-        public double LearningRate { get; init; } = 1e-3;
+        [DefaultValue(1e-4)]
+        public double LearningRate { get; init; } = 1e-4;
 
         [CommandOption("--optimizer <NAME>")]
         [Description("With --fine-tune: adamw or sgd.")]
