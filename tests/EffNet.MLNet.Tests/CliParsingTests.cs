@@ -11,7 +11,7 @@ public class CliParsingTests
     [Theory]
     [InlineData("describe --jsn", "Unknown option 'jsn'. Did you mean --json?")]
     [InlineData("predict --model m.zip x.jpg --topp 1", "Unknown option 'topp'. Did you mean --top?")]
-    [InlineData("train --data sample-data --epochs 5", "Unknown option 'epochs'. See effnet train --help.")]
+    [InlineData("train --data sample-data --gradient-clipping 5", "Unknown option 'gradient-clipping'. See effnet train --help.")]
     [InlineData("train --valid 0.3", "Did you mean --validation-fraction?")]
     [InlineData("export --random-init --out x.onnx --weight-seed 3", "Did you mean --weights-seed?")]
     [InlineData("descrbe b0", "Unknown command 'descrbe'. Did you mean 'describe'?")]
@@ -32,7 +32,7 @@ public class CliParsingTests
         Assert.Contains("--on-bad-image", NameSuggestions.OptionNames(typeof(TrainCommand.Settings)));   // inherited
         Assert.Contains("--init-seed", NameSuggestions.OptionNames(typeof(TrainCommand.Settings)));      // the old spelling
         Assert.Equal("--top", NameSuggestions.Closest("--topp", NameSuggestions.OptionNames(typeof(PredictCommand.Settings))));
-        Assert.Null(NameSuggestions.Closest("--epochs", NameSuggestions.OptionNames(typeof(TrainCommand.Settings))));
+        Assert.Null(NameSuggestions.Closest("--gradient-clipping", NameSuggestions.OptionNames(typeof(TrainCommand.Settings))));
         Assert.Equal(1, NameSuggestions.Distance("--jsno", "--json"));
         Assert.Equal(2, NameSuggestions.Distance("abc", "a"));
     }

@@ -60,9 +60,13 @@ internal class BackboneSettings : DatasetSettings
         return base.Validate();
     }
 
+    /// <summary>A resolution other than the variant's (a fine-tuned backbone serves at the one it was trained at); not a command-line option.</summary>
+    public int? ResolutionOverride { get; init; }
+
     public EfficientNetFeaturizerOptions ToOptions() => new()
     {
         Variant = Variant,
+        Resolution = ResolutionOverride,
         WeightsPath = Weights is null ? null : Path.GetFullPath(Weights),
         WeightsFamily = WeightsFamilyOption.Parse(WeightsFamily),
         RandomInit = RandomInit,

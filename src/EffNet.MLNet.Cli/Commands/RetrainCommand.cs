@@ -64,10 +64,12 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
 
         var st = old.Settings;
         var family = st.WeightsFamily ?? "auto";
+        // A fine-tuned backbone serves at the resolution it was trained at, which model.json records as the crop.
+        int? resolution = Architecture.EfficientNetVariant.Parse(st.Variant).Resolution == old.Backbone.CropSize ? null : old.Backbone.CropSize;
         var backbone = new EfficientNetFeaturizerOptions
         {
             Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
-            AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(old.Backbone.Preprocessing),
+            AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(old.Backbone.Preprocessing), Resolution = resolution,
         };
         // The same precision and calibration images as before keep the backbone's identity (and the feature cache).
         var precision = s.Precision?.ToLowerInvariant() ?? old.Backbone.Precision;
@@ -78,7 +80,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var resolver = new BackboneSettings
         {
             Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
-            Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing,
+            Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing, ResolutionOverride = resolution,
         };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,

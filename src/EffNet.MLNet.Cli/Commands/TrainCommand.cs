@@ -52,6 +52,56 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
+        [CommandOption("--fine-tune")]
+        [Description("Fine-tune the backbone first (see docs/FINE-TUNING.md), then train the head on its features as usual.")]
+        [DefaultValue(false)]
+        public bool FineTune { get; init; }
+
+        [CommandOption("--unfreeze <WHAT>")]
+        [Description("With --fine-tune: head, top:K (the last K stages, the head convolution and the classifier) or all.")]
+        [DefaultValue("top:2")]
+        public string Unfreeze { get; init; } = "top:2";
+
+        [CommandOption("--train-batchnorm")]
+        [Description("With --fine-tune: train batch-norm statistics too (not supported yet).")]
+        [DefaultValue(false)]
+        public bool TrainBatchNorm { get; init; }
+
+        [CommandOption("--epochs <N>")]
+        [Description("With --fine-tune: passes over the training images.")]
+        [DefaultValue(10)]
+        public int Epochs { get; init; } = 10;
+
+        [CommandOption("--resolution <PIXELS>")]
+        [Description("With --fine-tune: training (and serving) resolution.")]
+        [DefaultValue(128)]
+        public int Resolution { get; init; } = 128;
+
+        [CommandOption("--augment <PRESET>")]
+        [Description("With --fine-tune: none, light or strong.")]
+        [DefaultValue("none")]
+        public string Augment { get; init; } = "none";
+
+        [CommandOption("--lr <RATE>")]
+        [Description("With --fine-tune: peak learning rate (warm-up, then cosine decay).")]
+        [DefaultValue(1e-4)]
+        public double LearningRate { get; init; } = 1e-4;
+
+        [CommandOption("--optimizer <NAME>")]
+        [Description("With --fine-tune: adamw or sgd.")]
+        [DefaultValue("adamw")]
+        public string Optimizer { get; init; } = "adamw";
+
+        [CommandOption("--fine-tune-batch <N>")]
+        [Description("With --fine-tune: images per optimizer step.")]
+        [DefaultValue(16)]
+        public int FineTuneBatch { get; init; } = 16;
+
+        [CommandOption("--resume")]
+        [Description("With --fine-tune: continue from the checkpoint of an interrupted run with the same --out.")]
+        [DefaultValue(false)]
+        public bool Resume { get; init; }
+
         /// <summary>--variant auto: a bounded sweep picks the variant.</summary>
         public bool IsAutomaticVariant => string.Equals(Variant.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
 
@@ -67,6 +117,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
+            if (FineTune && FineTuneRun.Problem(this) is { } fineTune) return ValidationResult.Error(fineTune);
             if (IsAutomaticVariant && Weights is not null)
                 return ValidationResult.Error("--variant auto sweeps b0 to b3 with their pretrained weights or with --random-init; --weights names one checkpoint of one variant. Name that variant instead.");
             return ValidationResult.Success();
@@ -76,7 +127,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(s.Out);
-        ModelFiles.RefuseOverwrite(output, s.Force);
+        if (!(s.FineTune && s.Resume)) ModelFiles.RefuseOverwrite(output, s.Force);
+        if (s.FineTune) return FineTuneRun.Execute(s, output, cancellationToken);
         if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EffNet.MLNet.Architecture;
+using EffNet.MLNet.FineTuning;
+using EffNet.MLNet.Training;
+using Spectre.Console;
+
+namespace EffNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// <c>effnet train --fine-tune</c>: fine-tune the backbone (weights beside the model as a
+/// torchvision state_dict, <c>NAME.finetuned.safetensors</c>), then run the ordinary training on
+/// the features of the fine-tuned backbone, so the saved .zip is the usual stock chain.
+/// </summary>
+internal static class FineTuneRun
+{
+    /// <summary>What is wrong with the fine-tuning options, or null.</summary>
+    public static string? Problem(TrainCommand.Settings s)
+    {
+        if (s.IsAutomaticVariant) return "--fine-tune trains one variant; name it with --variant (b0, b1, …) instead of auto.";
+        if (FineTuning.Unfreeze.TryParse(s.Unfreeze) is null) return $"--unfreeze must be head, top:K (K ≥ 1) or all, not '{s.Unfreeze}'.";
+        if (s.Epochs is < 1 or > 10_000) return $"--epochs must lie in [1, 10000], not {s.Epochs}.";
+        if (s.Resolution is < 32 or > 1024) return $"--resolution must lie in [32, 1024], not {s.Resolution}.";
+        if (s.FineTuneBatch is < 1 or > 1024) return $"--fine-tune-batch must lie in [1, 1024], not {s.FineTuneBatch}.";
+        if (!(s.LearningRate > 0 && s.LearningRate < 10)) return $"--lr must lie in (0, 10), not {s.LearningRate}.";
+        if (s.Optimizer is not ("adamw" or "sgd")) return $"--optimizer must be adamw or sgd, not '{s.Optimizer}'.";
+        if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
+        return null;
+    }
+
+    public static string WeightsPath(string output) => Path.ChangeExtension(output, null) + ".finetuned.safetensors";
+
+    public static int Execute(TrainCommand.Settings s, string output, CancellationToken cancellationToken)
+    {
+        if (s.TrainBatchNorm)
+            throw new InvalidDataException("--train-batchnorm is not supported yet: fine-tuning keeps batch-norm statistics frozen (evaluation mode) and trains its scale and shift.");
+        if (s.Augment != "none")
+            throw new InvalidDataException($"--augment {s.Augment} is not available in this build yet; use --augment none.");
+        var quiet = s.Quiet || s.Json;
+        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
+        BadImages.Print(bad);
+        if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
+
+        var variant = EfficientNetVariant.Parse(s.Variant);
+        var start = s.RandomInit ? null
+            : s.Weights is not null ? Path.GetFullPath(s.Weights)
+            : Catalog.PretrainedCatalog.Default.EnsureWeights(variant.Name, null, cancellationToken);
+        var options = new FineTuneOptions
+        {
+            Unfreeze = FineTuning.Unfreeze.TryParse(s.Unfreeze)!,
+            Epochs = s.Epochs,
+            Resolution = s.Resolution,
+            BatchSize = s.FineTuneBatch,
+            LearningRate = s.LearningRate,
+            Optimizer = s.Optimizer,
+            Seed = s.Seed,
+            TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
+        };
+        var weights = WeightsPath(output);
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        var inv = CultureInfo.InvariantCulture;
+        var memory = FineTuner.EstimateMemoryBytes(variant, options);
+        void Say(string line)
+        {
+            if (!quiet) AnsiConsole.MarkupLine(Markup.Escape(line));
+        }
+        Say(string.Create(inv, $"Fine-tuning {variant} ({options.Unfreeze}) on {images.Count} images at {options.Resolution} px, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate:g3}, {options.Epochs} epochs; needs about {memory / (1024.0 * 1024):0} MiB."));
+        var progress = new SyncProgress<FineTuneEpoch>(e => Say(string.Create(inv,
+            $"epoch {e.Epoch}/{options.Epochs}: loss {e.Loss:0.0000}, accuracy {e.Accuracy:0.000}, {e.ImagesPerSecond:0.0} images/s, ETA {TimeSpan.FromSeconds(e.RemainingSeconds):hh\\:mm\\:ss}")));
+        IReadOnlyList<FineTuneEpoch> history;
+        try
+        {
+            history = FineTuner.Run(images, variant, start, options, weights, s.Resume, progress, cancellationToken);
+        }
+        catch (ArgumentException e) when (e is not ArgumentNullException)
+        {
+            throw new InvalidDataException(e.Message);
+        }
+        catch (OperationCanceledException) when (File.Exists(FineTuner.CheckpointPath(weights)))
+        {
+            Console.Error.WriteLine($"The last whole epoch is kept in {FineTuner.CheckpointPath(weights)}; run the same command with --resume to continue.");
+            throw;
+        }
+        Say($"Fine-tuned weights saved to {weights}; training the head on their features.");
+
+        var backbone = new BackboneSettings
+        {
+            Variant = s.Variant, Weights = weights, WeightsFamily = "torchvision", BatchSize = s.BatchSize,
+            OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated, Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
+            ResolutionOverride = options.Resolution,
+        };
+        var backboneOptions = backbone.ToOptions();
+        var code = TrainingRun.Execute(
+            new TrainingRun.Request(s.Data!, output, backboneOptions, s.Trainer, s.ValidationFraction, s.Seed, null, s.Quiet, s.Json,
+                FailOnBadImage: s.FailOnBadImage),
+            (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
+        if (code != ExitCodes.Success) return code;
+        RecordInReport(ModelFiles.ReportPath(output), options, s.Augment, start, weights, history);
+        File.Delete(FineTuner.CheckpointPath(weights));
+        return code;
+    }
+
+    // model.json is the library's report; the fine-tuning settings and history go in beside its
+    // fields (readers of the report ignore what they do not know).
+    private static void RecordInReport(string reportPath, FineTuneOptions o, string augment, string? start, string weights, IReadOnlyList<FineTuneEpoch> history)
+    {
+        var report = JsonNode.Parse(File.ReadAllText(reportPath))!.AsObject();
+        report["fineTuning"] = JsonSerializer.SerializeToNode(new
+        {
+            unfreeze = o.Unfreeze.ToString(),
+            epochs = o.Epochs,
+            resolution = o.Resolution,
+            batchSize = o.BatchSize,
+            optimizer = o.Optimizer,
+            learningRate = o.LearningRate,
+            weightDecay = o.WeightDecay,
+            labelSmoothing = o.LabelSmoothing,
+            warmupEpochs = o.WarmupEpochs,
+            augment,
+            batchNorm = "frozen (evaluation mode; scale and shift trained)",
+            startWeights = start ?? "random",
+            weights = Path.GetFileName(weights),
+            history = history.Select(e => new { epoch = e.Epoch, loss = e.Loss, accuracy = e.Accuracy, imagesPerSecond = e.ImagesPerSecond, seconds = e.Seconds }),
+        });
+        AtomicFile.WriteAllText(reportPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

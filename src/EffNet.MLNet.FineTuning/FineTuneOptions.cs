@@ -1,0 +1,44 @@
+namespace EffNet.MLNet.FineTuning;
+
+/// <summary>How <see cref="FineTuner"/> trains the backbone.</summary>
+public sealed record FineTuneOptions
+{
+    /// <summary>What trains; default the top two stages, the head convolution and the classifier.</summary>
+    public Unfreeze Unfreeze { get; init; } = Unfreeze.Top(2);
+
+    /// <summary>Passes over the training images.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Square training resolution in pixels (the saved model serves at the same).</summary>
+    public int Resolution { get; init; } = 128;
+
+    /// <summary>Images per optimizer step.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Peak learning rate, reached after the warm-up and then decayed by cosine to zero.</summary>
+    public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary><c>adamw</c> (decoupled weight decay) or <c>sgd</c> (momentum, decay added to the gradient).</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    /// <summary>Weight decay on convolution and linear weights (never on batch-norm or biases).</summary>
+    public double WeightDecay { get; init; } = 0.05;
+
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Label smoothing of the cross-entropy.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>Epochs of linear warm-up.</summary>
+    public int WarmupEpochs { get; init; } = 1;
+
+    /// <summary>Seed of the shuffle and of a new classifier.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>ONNX Runtime threads; 0 = every core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Stop after the epoch during which this much time has passed.</summary>
+    public TimeSpan? TimeBudget { get; init; }
+}

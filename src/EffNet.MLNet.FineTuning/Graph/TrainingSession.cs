@@ -1,0 +1,83 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EffNet.MLNet.FineTuning.Graph;
+
+/// <summary>
+/// A <see cref="TrainingGraph"/> loaded in ONNX Runtime. Each <see cref="Run"/> feeds the current
+/// parameter arrays (pinned, not copied) and writes loss, logits and gradients into arrays owned here.
+/// </summary>
+internal sealed class TrainingSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly TrainingGraph _graph;
+    private readonly NetworkParameters _parameters;
+
+    public TrainingSession(TrainingGraph graph, NetworkParameters parameters, int threads)
+    {
+        _graph = graph;
+        _parameters = parameters;
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = Math.Max(1, threads),
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        _session = new InferenceSession(graph.Model.ToByteArray(), options);
+        Gradients = graph.HasGradients
+            ? graph.Trainable.ToDictionary(n => n, n => new float[parameters.Values[n].Length], StringComparer.Ordinal)
+            : new Dictionary<string, float[]>(StringComparer.Ordinal);
+    }
+
+    /// <summary>The last run's gradient of each trainable tensor, by name.</summary>
+    public IReadOnlyDictionary<string, float[]> Gradients { get; }
+
+    /// <summary>
+    /// One forward (and, for a gradient graph, backward) pass over <paramref name="batch"/> images.
+    /// <paramref name="logits"/> and <paramref name="features"/> receive [batch, K] and [batch, D].
+    /// </summary>
+    public float Run(float[] pixels, long[] labels, int batch, float[] logits, float[]? features = null)
+    {
+        var r = _graph.Resolution;
+        if (pixels.Length < (long)batch * 3 * r * r || labels.Length < batch || logits.Length < batch * _graph.Classes)
+            throw new ArgumentException("The buffers are smaller than the batch.");
+        var names = new List<string> { TrainingGraph.Pixels, TrainingGraph.Labels };
+        var values = new List<OrtValue>
+        {
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(0, batch * 3 * r * r), [batch, 3, r, r]),
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, labels.AsMemory(0, batch), [batch]),
+        };
+        var outputNames = new List<string> { TrainingGraph.Loss, TrainingGraph.Logits, TrainingGraph.Features };
+        var loss = new float[1];
+        var outputs = new List<OrtValue>
+        {
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, loss.AsMemory(), []),
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, logits.AsMemory(0, batch * _graph.Classes), [batch, _graph.Classes]),
+        };
+        var featureBuffer = features ?? new float[batch * _graph.FeatureDimension];
+        outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, featureBuffer.AsMemory(0, batch * _graph.FeatureDimension), [batch, _graph.FeatureDimension]));
+        try
+        {
+            foreach (var name in _graph.Trainable)
+            {
+                var shape = _parameters.Shapes[name].Select(d => (long)d).ToArray();
+                names.Add(name);
+                values.Add(OrtValue.CreateTensorValueFromMemory(_parameters.Values[name], shape));
+                if (!_graph.HasGradients) continue;
+                outputNames.Add(TrainingGraph.GradientOf(name));
+                outputs.Add(OrtValue.CreateTensorValueFromMemory(((Dictionary<string, float[]>)Gradients)[name], shape));
+            }
+            using var runOptions = new RunOptions();
+            _session.Run(runOptions, names, values, outputNames, outputs);
+            return loss[0];
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+            foreach (var v in outputs) v.Dispose();
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,45 @@
+using EffNet.MLNet.Architecture;
+using EffNet.MLNet.FineTuning;
+using EffNet.MLNet.Training;
+using EffNet.MLNet.Weights;
+
+namespace EffNet.MLNet.Tests.FineTuning;
+
+/// <summary>An interrupted run resumed from its checkpoint ends where an uninterrupted one does.</summary>
+public class FineTuneResumeTests
+{
+    // Mutation: FineTuneCheckpoint.Load skips the optimizer state (State not restored) -> fails.
+    [Fact]
+    public void Interrupted_then_resumed_run_equals_an_uninterrupted_one()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
+        var images = ImageDataset.Load(data);
+        var variant = EfficientNetVariant.Parse("w=0.5,d=0.5,r=32");
+        var options = new FineTuneOptions { Epochs = 2, Resolution = 32, BatchSize = 4, Threads = 1, Unfreeze = Unfreeze.Top(1), LearningRate = 1e-3 };
+
+        var whole = dir.File("whole.safetensors");
+        var history = FineTuner.Run(images, variant, null, options, whole);
+        Assert.Equal(2, history.Count);
+
+        var resumed = dir.File("resumed.safetensors");
+        using var stop = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() =>
+            FineTuner.Run(images, variant, null, options, resumed, progress: new Stopper(stop), cancellationToken: stop.Token));
+        Assert.False(File.Exists(resumed));
+        Assert.True(File.Exists(FineTuner.CheckpointPath(resumed)));
+        var again = FineTuner.Run(images, variant, null, options, resumed, resume: true);
+        Assert.Equal(2, again.Count);
+        Assert.Equal(history[0].Loss, again[0].Loss, tolerance: 1e-6 * Math.Abs(history[0].Loss)); // kept as float32 in the checkpoint
+
+        var a = SafetensorsReader.Read(whole);
+        var b = SafetensorsReader.Read(resumed);
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        foreach (var (name, t) in a) Assert.True(t.Data.AsSpan().SequenceEqual(b[name].Data), name);
+    }
+
+    private sealed class Stopper(CancellationTokenSource source) : IProgress<FineTuneEpoch>
+    {
+        public void Report(FineTuneEpoch value) => source.Cancel();
+    }
+}
