@@ -9,6 +9,9 @@ public sealed record FineTuneOptions
     /// <summary>Passes over the training images.</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>Augmentation of the training images (default none; flips are never applied).</summary>
+    public Augmentation Augmentation { get; init; } = Augmentation.None;
+
     /// <summary>Square training resolution in pixels (the saved model serves at the same).</summary>
     public int Resolution { get; init; } = 128;
 

@@ -50,7 +50,10 @@ public static class FineTuner
         if (resume && !File.Exists(checkpoint))
             throw new FileNotFoundException($"--resume: there is no checkpoint '{checkpoint}' to continue from.", checkpoint);
 
-        var batches = new DecodedImageBatches(images.Select(i => (i.ImagePath, index[i.Label])).ToList(), options.Resolution, options.BatchSize, options.Seed, shuffle: true);
+        var labelled = images.Select(i => (i.ImagePath, index[i.Label])).ToList();
+        ITrainingBatches batches = options.Augmentation == Augmentation.None
+            ? new DecodedImageBatches(labelled, options.Resolution, options.BatchSize, options.Seed, shuffle: true)
+            : new AugmentedBatches(labelled, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
         if (torchvisionWeights is null && history.Count == 0)

@@ -35,8 +35,6 @@ internal static class FineTuneRun
     {
         if (s.TrainBatchNorm)
             throw new InvalidDataException("--train-batchnorm is not supported yet: fine-tuning keeps batch-norm statistics frozen (evaluation mode) and trains its scale and shift.");
-        if (s.Augment != "none")
-            throw new InvalidDataException($"--augment {s.Augment} is not available in this build yet; use --augment none.");
         var quiet = s.Quiet || s.Json;
         var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         BadImages.Print(bad);
@@ -50,6 +48,7 @@ internal static class FineTuneRun
         {
             Unfreeze = FineTuning.Unfreeze.TryParse(s.Unfreeze)!,
             Epochs = s.Epochs,
+            Augmentation = s.Augment switch { "light" => Augmentation.Light, "strong" => Augmentation.Strong, _ => Augmentation.None },
             Resolution = s.Resolution,
             BatchSize = s.FineTuneBatch,
             LearningRate = s.LearningRate,
