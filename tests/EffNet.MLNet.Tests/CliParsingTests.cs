@@ -79,6 +79,8 @@ public class CliParsingTests
     {
         var (code, stdout, _) = CliTests.Effnet("--version");
         Assert.Equal(0, code);
-        Assert.Matches(@"^0\.1\.0(-[0-9A-Za-z.]+)?$", stdout.Trim());
+        var csproj = File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "EffNet.MLNet.Cli", "EffNet.MLNet.Cli.csproj"));
+        var version = System.Text.RegularExpressions.Regex.Match(csproj, "<Version>(.*)</Version>").Groups[1].Value;
+        Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(version) + @"(-[0-9A-Za-z.]+)?$", stdout.Trim());
     }
 }
