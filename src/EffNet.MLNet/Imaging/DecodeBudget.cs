@@ -17,6 +17,13 @@ internal static class DecodeBudget
     /// </summary>
     public const int MaxPixelsPerEncodedByte = 1_000;
 
+    /// <summary>
+    /// The largest image file read: 256 MiB. Camera JPEGs are 4–60 MB and a photo's PNG within the decoding
+    /// budget rarely passes 200 MB; a larger file (a disk image, a sparse file named .jpg) is refused from its
+    /// length before anything is read into memory, which also keeps file plus pixels under 1 GB.
+    /// </summary>
+    public const long MaxEncodedBytes = 256L << 20;
+
     /// <summary>Images up to this many pixels (4 MP, a 16 MiB buffer) are not held to the ratio: they cost little whatever their file.</summary>
     public const long RatioFloorPixels = 4_000_000;
 

@@ -35,6 +35,10 @@ internal sealed record ImagePreparation(Preprocessing Mode, int Size, int Crop, 
     public Microsoft.ML.Data.MLImage? ToSquareImage(Microsoft.ML.Data.MLImage image) =>
         Mode == Preprocessing.Fast ? null : TorchvisionImageDecoder.ToSquareImage(image, Size, Crop, Filter);
 
+    /// <summary>The same square made from a full-size decode (null for <see cref="Preprocessing.Fast"/>).</summary>
+    public Microsoft.ML.Data.MLImage? ToSquareImage(SkiaSharp.SKBitmap decoded) =>
+        Mode == Preprocessing.Fast ? null : TorchvisionImageDecoder.ToSquareImage(decoded, Size, Crop, Filter);
+
     private void CheckDestination(Span<float> destination)
     {
         if (destination.Length < 3 * Size * Size) throw new ArgumentException("The destination is smaller than one image.", nameof(destination));

@@ -15,40 +15,48 @@ namespace EffNet.MLNet.Imaging;
 /// </summary>
 internal static class MLImageDecoder
 {
+    /// <summary>
+    /// Makes the image a model takes (its input square) from a full-size decode, or returns null to take the whole
+    /// image. <paramref name="name"/> names the input in errors.
+    /// </summary>
+    public delegate MLImage? ImageReduction(string name, SKBitmap decoded);
+
     /// <summary>Decode <paramref name="bytes"/>; <paramref name="name"/> is how errors name the input (an upload's file name).</summary>
     /// <exception cref="BadImageException">The bytes are not a usable image; the reason says why.</exception>
-    public static MLImage Decode(byte[] bytes, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
+    public static MLImage Decode(byte[] bytes, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes, ImageReduction? reduce = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         using var stream = new MemoryStream(bytes, writable: false);
-        return Decode(stream, name, maxPixels, acceptTruncated, maxDecodedBytes);
+        return Decode(stream, name, maxPixels, acceptTruncated, maxDecodedBytes, reduce);
     }
 
     /// <summary>Decode the image file at <paramref name="path"/>.</summary>
     /// <exception cref="BadImageException">The file is missing, unreadable or not a usable image.</exception>
-    public static MLImage DecodeFile(string path, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
+    public static MLImage DecodeFile(string path, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes, ImageReduction? reduce = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var image = OpenedImage.Open(path, maxPixels, maxDecodedBytes);
-        return Decode(image, acceptTruncated);
+        return Decode(image, path, acceptTruncated, reduce);
     }
 
     /// <summary>Decode everything <paramref name="stream"/> holds from its current position.</summary>
     /// <exception cref="BadImageException">The stream's content is not a usable image.</exception>
-    public static MLImage Decode(Stream stream, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
+    public static MLImage Decode(Stream stream, string name, long maxPixels = ImageCheck.DefaultMaxPixels, bool acceptTruncated = false, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes, ImageReduction? reduce = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var image = OpenedImage.Open(stream, name, maxPixels, maxDecodedBytes);
-        return Decode(image, acceptTruncated);
+        return Decode(image, name, acceptTruncated, reduce);
     }
 
-    // Full size, premultiplied RGBA: what SKBitmap.Decode and then MLImage's conversion give.
-    private static MLImage Decode(OpenedImage image, bool acceptTruncated)
+    // Full size, premultiplied RGBA: what SKBitmap.Decode and then MLImage's conversion give. MLImage has no
+    // way to take over a buffer (CreateFromPixels copies), so the one full-size copy is the decode itself
+    // whenever reduce can make the model's input from it; only without one is the whole image copied.
+    private static MLImage Decode(OpenedImage image, string name, bool acceptTruncated, ImageReduction? reduce)
     {
         var info = image.Codec.Info;
         var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var bitmap = new SKBitmap(target);
         image.Outcome(image.Codec.GetPixels(target, bitmap.GetPixels()), acceptTruncated);
-        return MLImage.CreateFromPixels(info.Width, info.Height, MLPixelFormat.Rgba32, bitmap.GetPixelSpan());
+        return reduce?.Invoke(name, bitmap) ?? MLImage.CreateFromPixels(info.Width, info.Height, MLPixelFormat.Rgba32, bitmap.GetPixelSpan());
     }
 }

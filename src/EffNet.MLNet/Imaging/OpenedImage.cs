@@ -25,19 +25,40 @@ internal sealed class OpenedImage : IDisposable
     /// <summary>Open the file at <paramref name="path"/>.</summary>
     /// <exception cref="BadImageException">It is missing, unreadable, not an image, or declares more pixels than the limit or the decoding budget allow.</exception>
     public static OpenedImage Open(string path, long maxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes) =>
-        WithFile(path, stream => Open(stream, path, maxPixels, maxDecodedBytes));
+        WithFile(path, stream =>
+        {
+            CheckBeforeReading(stream, path, maxPixels, maxDecodedBytes);
+            return Open(stream, path, maxPixels, maxDecodedBytes);
+        });
 
-    /// <summary>The whole file at <paramref name="path"/>, read once (with the same checks and messages as <see cref="Open(string, long, long)"/>).</summary>
-    /// <exception cref="BadImageException">It is missing, a directory, or unreadable.</exception>
-    public static byte[] ReadFile(string path)
+    /// <summary>
+    /// The whole file at <paramref name="path"/>, read once, after the checks <see cref="CheckHeader"/> makes
+    /// (its length against <see cref="DecodeBudget.MaxEncodedBytes"/>, its header against the decoding budget).
+    /// </summary>
+    /// <exception cref="BadImageException">It is missing, a directory, unreadable, too large a file, or its header is refused.</exception>
+    public static byte[] ReadFile(string path, long maxPixels = ImageCheck.DefaultMaxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes)
     {
         BeforeRead.Value?.Invoke(path);
         return WithFile(path, stream =>
         {
-            using var memory = new MemoryStream();
-            stream.CopyTo(memory);
-            return memory.ToArray();
+            CheckBeforeReading(stream, path, maxPixels, maxDecodedBytes);
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            return bytes;
         });
+    }
+
+    // A file is read whole only once its length and its header pass: a multi-gigabyte file named .jpg
+    // (or a sparse one) would otherwise be in memory before the decoding budget saw its declared size.
+    // The stream is left at its start.
+    private static void CheckBeforeReading(FileStream stream, string path, long maxPixels, long maxDecodedBytes)
+    {
+        var length = stream.Length;
+        if (length == 0) throw new BadImageException(path, "is empty (0 bytes)");
+        if (length > DecodeBudget.MaxEncodedBytes)
+            throw new BadImageException(path, $"is {length:N0} bytes, more than the {DecodeBudget.MaxEncodedBytes >> 20:N0} MiB an encoded image may be; it was not read");
+        using (CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, length, maxPixels, maxDecodedBytes)) { }
+        stream.Position = 0;
     }
 
     /// <summary>Test seam: runs just before <see cref="ReadFile"/> reads a file (in this async flow and the threads it starts).</summary>
@@ -47,8 +68,7 @@ internal sealed class OpenedImage : IDisposable
     /// <exception cref="BadImageException">It is missing, unreadable, empty, not an image, or declares too many pixels.</exception>
     public static void CheckHeader(string path, long maxPixels, long maxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes) => WithFile(path, stream =>
     {
-        if (stream.Length == 0) throw new BadImageException(path, "is empty (0 bytes)");
-        using var codec = CreateCodec(new SKManagedStream(stream, disposeManagedStream: false), path, stream.Length, maxPixels, maxDecodedBytes);
+        CheckBeforeReading(stream, path, maxPixels, maxDecodedBytes);
         return true;
     });
 

@@ -62,7 +62,19 @@ internal static class TorchvisionImageDecoder
         var bgra = image.PixelFormat == MLPixelFormat.Bgra32;
         if (!bgra && image.PixelFormat != MLPixelFormat.Rgba32)
             throw new ArgumentException($"Images of pixel format {image.PixelFormat} are not supported.", nameof(image));
-        var square = Square(image.Pixels, image.Width, image.Height, image.Width * 4, size, crop, filter);
+        return ToSquareImage(image.Pixels, image.Width, image.Height, image.Width * 4, bgra, size, crop, filter);
+    }
+
+    /// <summary>
+    /// The same square made from a decoded bitmap (RGBA), with no <see cref="MLImage"/> of the full image in between:
+    /// serving then holds one full-size copy of the pixels, not two.
+    /// </summary>
+    public static MLImage ToSquareImage(SKBitmap image, int size, int crop, ResampleFilter filter) =>
+        ToSquareImage(image.GetPixelSpan(), image.Width, image.Height, image.RowBytes, bgra: false, size, crop, filter);
+
+    private static MLImage ToSquareImage(ReadOnlySpan<byte> pixels, int width, int height, int rowBytes, bool bgra, int size, int crop, ResampleFilter filter)
+    {
+        var square = Square(pixels, width, height, rowBytes, size, crop, filter);
         var rgba = new byte[size * size * 4];
         for (var at = 0; at < size * size; at++)
         {

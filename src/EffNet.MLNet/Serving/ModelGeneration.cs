@@ -15,6 +15,7 @@ internal sealed class ModelGeneration : IDisposable
 {
     private readonly ObjectPool<PredictionEngine<ImageRow, ScoreRow>> _engines;
     private readonly SchemaDefinition _inputDefinition;
+    private readonly int? _square;
     private int _leases = 1; // the owner's own lease, returned by Retire
     private bool _retired;
     private bool _disposed;
@@ -38,6 +39,7 @@ internal sealed class ModelGeneration : IDisposable
             (saved as IDisposable)?.Dispose();   // its ONNX Runtime session
             throw;
         }
+        _square = FindSquare(ml, Serving);
         _inputDefinition = SchemaDefinition.Create(typeof(ImageRow));
         _inputDefinition[0].ColumnName = Serving.ImageColumn;
         // OwnsTransformer = false: an engine leaving the pool must not dispose the model (and its ONNX
@@ -55,6 +57,31 @@ internal sealed class ModelGeneration : IDisposable
 
     /// <summary>The preprocessing applied before the saved chain (torchvision's, as recorded in model.json); null: the chain's own.</summary>
     public Imaging.ImagePreparation? Preparation { get; init; }
+
+    /// <summary>
+    /// How a request's decode becomes this model's input with no second full-size copy: torchvision's square when
+    /// <see cref="Preparation"/> records it, else the square the model's own resize would make (when
+    /// <see cref="ServingInputSquare"/> finds one), else null: the model gets the whole image.
+    /// </summary>
+    public Imaging.MLImageDecoder.ImageReduction? Reduce => Preparation is { } preparation
+        ? (_, decoded) => preparation.ToSquareImage(decoded)
+        : _square is int size
+            ? (name, decoded) =>
+            {
+                using var square = Imaging.FastImageDecoder.Square(name, decoded, size);
+                return MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, square.GetPixelSpan());
+            }
+            : null;
+
+    /// <summary>The side of the square the model resizes to, when serving may make it (see <see cref="ServingInputSquare"/>).</summary>
+    internal int? InputSquare => _square;
+
+    // Probing a foreign model's resize may fail in ways its authors never saw; the full image is then always right.
+    private static int? FindSquare(MLContext ml, ServingModel serving)
+    {
+        try { return ServingInputSquare.Find(ml, serving); }
+        catch (Exception ex) when (ex is not OutOfMemoryException) { return null; }
+    }
 
     /// <summary>The model file's last write time and length when this generation was read.</summary>
     public DateTime FileTimeUtc { get; }

@@ -51,9 +51,12 @@ public sealed record PooledPredictorOptions
     /// <summary>
     /// Most bytes one image may take decoded (width × height × 4, from its header, before anything is
     /// allocated); larger images, and compression bombs past 4 MP with over 1,000 pixels a byte of file,
-    /// are refused with <see cref="BadImageException"/>. A decode holds the decoded pixels and ML.NET's
-    /// image of them, so one request needs about twice this. Default: <see cref="DefaultMaxDecodedBytes"/>
-    /// (serving); the CLI and training use <see cref="ImageCheck.DefaultMaxDecodedBytes"/>.
+    /// are refused with <see cref="BadImageException"/>. A request holds its encoded bytes, this one decoded
+    /// copy and the model's input square (under 2 MiB for B7's 600×600): the saved model's resize is made from
+    /// the decode, with no full-size <see cref="MLImage"/> in between, whenever the model starts with the
+    /// <c>ResizeImages</c> this library saves (checked when the model is loaded); otherwise it also holds ML.NET's
+    /// full-size image and the copy its resize draws from, about three times this. Default:
+    /// <see cref="DefaultMaxDecodedBytes"/> (serving); the CLI and training use <see cref="ImageCheck.DefaultMaxDecodedBytes"/>.
     /// </summary>
     public long MaxDecodedBytes { get; init; } = DefaultMaxDecodedBytes;
 }
@@ -139,6 +142,9 @@ public sealed class PooledPredictor : IDisposable
     /// </summary>
     public Preprocessing Preprocessing => Volatile.Read(ref _current).Preparation?.Mode ?? Preprocessing.Fast;
 
+    /// <summary>The side of the square serving makes from each decode for the current model (null: the model gets the whole image).</summary>
+    internal int? InputSquare => Volatile.Read(ref _current).InputSquare;
+
     /// <summary>How many times a changed model file has been loaded and swapped in.</summary>
     public int ReloadCount { get; private set; }
 
@@ -150,8 +156,11 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(string imagePath)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
-        return PredictOwned(image);
+        return WithGeneration(g =>
+        {
+            using var image = MLImageDecoder.DecodeFile(imagePath, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes, g.Reduce);
+            return g.Predict(image);
+        });
     }
 
     /// <summary>Classify encoded image bytes (JPEG, PNG, WebP, GIF, BMP); <paramref name="name"/> names them in errors (an upload's file name).</summary>
@@ -159,8 +168,11 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(byte[] image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
-        return PredictOwned(decoded);
+        return WithGeneration(g =>
+        {
+            using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes, g.Reduce);
+            return g.Predict(decoded);
+        });
     }
 
     /// <summary>Classify an encoded image read from <paramref name="image"/>; <paramref name="name"/> names it in errors.</summary>
@@ -168,8 +180,11 @@ public sealed class PooledPredictor : IDisposable
     public ImagePrediction Predict(Stream image, string name = "image")
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes);
-        return PredictOwned(decoded);
+        return WithGeneration(g =>
+        {
+            using var decoded = MLImageDecoder.Decode(image, name, _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes, g.Reduce);
+            return g.Predict(decoded);
+        });
     }
 
     /// <summary>Classify a decoded image. The caller keeps it: the model sees a copy.</summary>
@@ -179,17 +194,19 @@ public sealed class PooledPredictor : IDisposable
         // ML.NET disposes an image that passes through its resize step unchanged (one already at the
         // model's size) on the engine's next use, from whichever request that is.
         using var copy = MLImage.CreateFromPixels(image.Width, image.Height, image.PixelFormat, image.Pixels);
-        return PredictOwned(copy);
+        return WithGeneration(g =>
+        {
+            using var square = g.Preparation?.ToSquareImage(copy);
+            return g.Predict(square ?? copy);
+        });
     }
 
-    private ImagePrediction PredictOwned(MLImage image)
+    // The decode runs under the generation's lease: how it shrinks the image to the model's input is the
+    // generation's (its recorded preprocessing, its resize), and a reload in between must not mix two models.
+    private ImagePrediction WithGeneration(Func<ModelGeneration, ModelGeneration.ScoreRow> predict)
     {
         var generation = Lease();
-        try
-        {
-            using var square = generation.Preparation?.ToSquareImage(image);
-            return ToPrediction(generation.Predict(square ?? image), generation.Labels);
-        }
+        try { return ToPrediction(predict(generation), generation.Labels); }
         finally { generation.Return(); }
     }
 
@@ -252,13 +269,8 @@ public sealed class PooledPredictor : IDisposable
         {
             for (var i = 0; i < paths.Length; i++)
             {
-                try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes); }
+                try { images[i] = MLImageDecoder.DecodeFile(paths[i], _options.MaxPixels, _options.AcceptTruncatedImages, _options.MaxDecodedBytes, generation.Reduce); }
                 catch (BadImageException ex) { errors[i] = ex.Message; }
-                if (images[i] is { } decoded && generation.Preparation?.ToSquareImage(decoded) is { } square)
-                {
-                    images[i] = square;
-                    decoded.Dispose();
-                }
             }
             var scored = generation.PredictMany(images.OfType<MLImage>().ToList());
             var next = 0;
