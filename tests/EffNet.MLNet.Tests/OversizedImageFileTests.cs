@@ -27,8 +27,8 @@ public class OversizedImageFileTests
 
     private static string Expected(string path) => $"'{path}' is {Huge:N0} bytes, more than the 256 MiB an encoded image may be; it was not read.";
 
-    // Mutation: CheckBeforeReading without its length test -> the header (a 400×300 JPEG) passes and
-    // ReadFile reads 2 GiB before MemoryStream gives up ("Stream was too long") -> fails.
+    // Mutation: CheckBeforeReading without its length test -> the header (a 400×300 JPEG) passes and ReadFile
+    // asks for a 3 GiB array (OverflowException; main's MemoryStream read 2 GiB first) -> fails.
     [Fact]
     public void A_3_GB_sparse_jpg_is_refused_from_its_length_before_it_is_read()
     {
@@ -46,8 +46,8 @@ public class OversizedImageFileTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{clock.Elapsed}");
     }
 
-    // Mutation: as above (no length test) -> featurize reads the 3 GB file whole (peak over 3 GB, or a
-    // "cannot be read" after 2 GiB) and no line names the 256 MiB -> fails.
+    // Mutation: as above (no length test) -> featurize tries to read the 3 GB file whole and ends in an
+    // OverflowException's stack trace; no line names the 256 MiB -> fails.
     [Fact]
     public void Featurize_skips_it_like_other_bad_images_naming_it_and_stays_under_1_GB()
     {

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using SkiaSharp;
+using Xunit.Abstractions;
 
 namespace EffNet.MLNet.Tests;
 
@@ -12,7 +13,7 @@ namespace EffNet.MLNet.Tests;
 /// the predictions stay exactly the stock model's. The models here are small pixel classifiers (resize,
 /// pixels, a trainer: no ONNX), so a difference of one pixel changes the scores.
 /// </summary>
-public class ServingCopyTests(Xunit.Abstractions.ITestOutputHelper output)
+public class ServingCopyTests(ITestOutputHelper output)
 {
     private const int Side = 24;
 
@@ -123,8 +124,8 @@ public class ServingCopyTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     // A 48 MP photo-like JPEG (183 MiB decoded): the served request's peak over a small image's is about one
-    // decoded copy. Measured (2-core EPYC, effnet predict): before, 3 copies (decode, MLImage, ML.NET's draw
-    // source): +579 MB; after, one: +199 MB.
+    // decoded copy. Measured (2-core EPYC, effnet predict, peak working set over a small image's): the full
+    // image handed to ML.NET (the decode, its MLImage, ML.NET's draw): +370 MB; the square made from the decode: +186 MB.
     // Mutation: ModelGeneration.Reduce returns null for the model's own square (the full image goes to ML.NET
     // as before) -> the peak grows by about three copies -> fails.
     [Fact]
