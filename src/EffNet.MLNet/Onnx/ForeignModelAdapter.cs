@@ -56,6 +56,8 @@ internal static class ForeignModelAdapter
         var ours = model.MetadataProps.Any(p => p.Key == "effnet.input_range");
         var (features, dimension) = ours ? OwnOutput(graph) : FindPooledFeatures(path, graph, findings);
         var keep = NodesNeededFor(graph, features);
+        // Even a graph marked as this library's own: the mark is three words anyone can write.
+        ForeignGraphShapes.Check(path, graph, graph.Node.Where(keep.Contains), input.Name, nhwc ? [1, side, side, 3] : [1, 3, side, side]);
 
         var g = new OnnxGraphBuilder(graph.Name + "_features");
         var size = inputSizeForModelSide((int)side);
