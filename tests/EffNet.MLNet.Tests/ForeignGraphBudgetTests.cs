@@ -38,9 +38,8 @@ public class ForeignGraphBudgetTests
         return x;
     }
 
-    // Mutation: ForeignGraphShapes.Check not called from Adapt -> the fifty Resize ops are adapted (and would take
-    // gigabytes in ONNX Runtime) -> fails. Mutation: the Resize case returning its input's shape -> no tensor passes
-    // the budget -> fails.
+    // Mutation: ForeignGraphShapes' Resize case returning its input's shape -> no tensor passes the budget, the
+    // fifty Resize ops are adapted (and would take gigabytes in ONNX Runtime) -> fails.
     [Fact]
     public void Fifty_chained_resizes_are_refused_naming_the_file_the_node_and_the_op_in_a_moment()
     {
@@ -71,7 +70,7 @@ public class ForeignGraphBudgetTests
         Assert.Contains("node 'outer_sum' (Add) makes tensor 'outer_sum' of shape [1, 150528, 150528]", ex.Message);
     }
 
-    // Mutation: the default case of Infer returning its first input's shape -> the Loop passes -> fails.
+    // Mutation: the default case of Infer returning a Loop's first input's shape -> the Loop passes -> fails.
     [Fact]
     public void Ops_whose_size_cannot_be_worked_out_are_refused_by_name_and_sizes_computed_at_run_time_too()
     {
