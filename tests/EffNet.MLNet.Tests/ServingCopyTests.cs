@@ -86,9 +86,7 @@ public class ServingCopyTests(ITestOutputHelper output)
     }
 
     // Mutation: ModelGeneration.Reduce builds the square as MLPixelFormat.Bgra32 (red and blue swapped) -> the
-    // served scores differ from the stock model's -> fails. Mutation: FastImageDecoder.Square anchors the crop
-    // at the top (top = 0) -> the load-time probe disagrees, InputSquare is null -> fails. Mutation: drop the
-    // exact-size copy in FastImageDecoder.Square -> the 24×24 PNG is blurred by a cubic draw at scale 1, which
+    // served scores differ from the stock model's -> fails. Mutation: drop the exact-size copy in FastImageDecoder.Square -> the 24×24 PNG is blurred by a cubic draw at scale 1, which
     // ML.NET's resize (passing it through) never does -> fails (this was a training/serving difference too).
     [Fact]
     public void A_model_starting_with_the_libraries_resize_is_served_from_one_copy_with_the_stock_models_scores()
