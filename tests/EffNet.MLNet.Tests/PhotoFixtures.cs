@@ -20,6 +20,32 @@ internal static class PhotoFixtures
     public static readonly string[] ScoringPhotos =
         ["motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "moon.png", "cell.png", "clock_motion.png", "page.png"];
 
+    /// <summary>Camera photographs from Debian's lomiri-wallpapers package that calibrate int8 beside <see cref="CalibrationPhotos"/>.</summary>
+    public static readonly string[] CalibrationWallpapers =
+        ["Wine_by_Jakkub_Mede.jpg", "friends_by_Aitzol_Berasategi.jpg", "free_by_Peter_Nerlich.jpg", "umang_by_Abhishek_Mudgal.jpg",
+         "Bridge_by_Sander_Klootwijk.jpg", "sunset_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg"];
+
+    /// <summary>Wallpaper photographs int8 is scored on beside <see cref="ScoringPhotos"/>: in no calibration sample.</summary>
+    public static readonly string[] ScoringWallpapers =
+        ["Picture_0B_by_freespace.jpg", "greentock_by_Peter_Nerlich.jpg", "aitzgorri_by_Aitzol_Berasategi.jpg", "Picture_1A_by_freespace.jpg",
+         "Dragonfly_by_Bolly.jpg", "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg"];
+
+    private const string WallpaperFolder = "/usr/share/backgrounds";
+
+    /// <summary>Calibration photos and wallpapers (12).</summary>
+    public static IReadOnlyList<string> CalibrationWithWallpapers => [.. Calibration, .. Wallpapers(CalibrationWallpapers)];
+
+    /// <summary>Scoring photos and wallpapers (14), none in <see cref="CalibrationWithWallpapers"/> or the network's statistics.</summary>
+    public static IReadOnlyList<string> ScoringWithWallpapers => [.. Scoring, .. Wallpapers(ScoringWallpapers)];
+
+    private static List<string> Wallpapers(string[] names)
+    {
+        var paths = names.Select(n => Path.Combine(WallpaperFolder, n)).ToList();
+        if (paths.FirstOrDefault(p => !File.Exists(p)) is { } missing)
+            throw new InvalidOperationException($"{missing} is missing: install Debian's lomiri-wallpapers (apt-get install -y lomiri-wallpapers).");
+        return paths;
+    }
+
     private static readonly Lazy<string> Folder = new(() =>
         TorchvisionFixtures.RunPython("-c", "import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), 'data'))").Trim());
 

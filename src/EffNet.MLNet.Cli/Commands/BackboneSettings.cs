@@ -50,9 +50,19 @@ internal class BackboneSettings : DatasetSettings
     [Description(PrecisionOption.CalibrationDescription)]
     public string? Calibration { get; init; }
 
+    [CommandOption("--int8-target <MEDIAN,P5>")]
+    [Description(PrecisionOption.TargetDescription)]
+    public string? Int8Target { get; init; }
+
+    [CommandOption("--int8-max-float <N>")]
+    [Description(PrecisionOption.MaxFloatDescription)]
+    public int? Int8MaxFloat { get; init; }
+
     public override ValidationResult Validate()
     {
         if (PrecisionOption.Problem(Precision, Calibration) is { } precision) return ValidationResult.Error(precision);
+        if (PrecisionOption.TargetProblem(Int8Target, Int8MaxFloat, PrecisionOption.Parse(Precision) == Onnx.Precision.Int8) is { } target)
+            return ValidationResult.Error(target);
         if (Weights is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights FILE and --random-init.");
         if (WeightsFamilyOption.Problem(WeightsFamily) is { } family) return ValidationResult.Error(family);
         if (PreprocessOption.Problem(Preprocess) is { } preprocess) return ValidationResult.Error(preprocess);
@@ -76,6 +86,7 @@ internal class BackboneSettings : DatasetSettings
         Preprocessing = PreprocessOption.Parse(Preprocess),
         Precision = PrecisionOption.Parse(Precision),
         CalibrationImages = Calibration is null ? null : PrecisionOption.Images(Calibration),
+        Int8Target = PrecisionOption.Target(Int8Target, Int8MaxFloat),
     };
 
     /// <summary>Resolve the backbone, showing download progress for pretrained weights.</summary>
@@ -86,6 +97,13 @@ internal class BackboneSettings : DatasetSettings
     /// <paramref name="dataImages"/>.
     /// </summary>
     public EfficientNetBackbone ResolveBackbone(bool quiet, IReadOnlyList<string> dataImages)
+    {
+        var backbone = Resolve(quiet, dataImages);
+        PrecisionOption.Print(backbone.Int8Fidelity, quiet);
+        return backbone;
+    }
+
+    private EfficientNetBackbone Resolve(bool quiet, IReadOnlyList<string> dataImages)
     {
         var options = ToOptions();
         if (options.Precision == Onnx.Precision.Int8 && options.CalibrationImages is null && dataImages.Count > 0)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -81,6 +82,10 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         {
             Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
             Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing, ResolutionOverride = resolution,
+            // The same int8 target as before, so the same blocks are kept in float (and the identity holds).
+            Int8Target = precision == "int8" && old.Backbone.Int8Check is { } check
+                ? string.Create(CultureInfo.InvariantCulture, $"{check.TargetMedianCosine:R},{check.TargetFifthPercentileCosine:R}") : null,
+            Int8MaxFloat = precision == "int8" ? old.Backbone.Int8Check?.MaxFloatLayers : null,
         };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,

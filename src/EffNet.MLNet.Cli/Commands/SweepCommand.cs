@@ -43,6 +43,14 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         [DefaultValue("fp32")]
         public string Precision { get; init; } = "fp32";
 
+        [CommandOption("--int8-target <MEDIAN,P5>")]
+        [Description(PrecisionOption.TargetDescription)]
+        public string? Int8Target { get; init; }
+
+        [CommandOption("--int8-max-float <N>")]
+        [Description(PrecisionOption.MaxFloatDescription)]
+        public int? Int8MaxFloat { get; init; }
+
         [CommandOption("--folds <K>")]
         [Description("Folds of the stratified cross-validation.")]
         [DefaultValue(5)]
@@ -93,6 +101,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             if (!data.Successful) return data;
             if (WeightsDir is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights-dir DIR and --random-init.");
             if (SweepRunner.PrecisionProblem(Precision, "--precision") is { } precision) return ValidationResult.Error(precision);
+            if (PrecisionOption.TargetProblem(Int8Target, Int8MaxFloat, Precision == "int8") is { } target) return ValidationResult.Error(target);
             if (Folds is < 2 or > 50) return ValidationResult.Error($"--folds must lie in [2, 50], not {Folds}.");
             if (TimeBudget is <= 0) return ValidationResult.Error($"--time-budget must be positive, not {TimeBudget}.");
             if (MaxMsPerImage is <= 0) return ValidationResult.Error($"--max-ms-per-image must be positive, not {MaxMsPerImage}.");
@@ -134,6 +143,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             WeightsSeed = WeightsSeed,
             WeightsDirectory = WeightsDir is null ? null : Path.GetFullPath(WeightsDir),
             Precision = Precision,
+            Int8Target = PrecisionOption.Target(Int8Target, Int8MaxFloat),
             Folds = Folds,
             Seed = Seed,
             TimeBudget = TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
@@ -169,12 +179,16 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         result.Save(output);
         SweepChart.Save(result, chart);
 
+        foreach (var v in result.Variants.Where(v => v.Int8Check?.Warning is not null))
+            Console.Error.WriteLine($"warning: {InertText.Line(v.Variant)}: {InertText.Line(v.Int8Check!.Warning!)}");
         if (s.Json)
         {
             Console.Out.WriteLine(result.ToJson());
             return ExitCodes.Success;
         }
         SweepTable.Write(result);
+        foreach (var v in result.Variants.Where(v => v.Int8Check is { Warning: null }))
+            Console.Out.WriteLine($"{InertText.Line(v.Variant)}: {PrecisionOption.Describe(v.Int8Check!)}");
         AnsiConsole.MarkupLine($"Saved [green]{Inert.Markup(output)}[/] and [green]{Inert.Markup(chart)}[/].");
         return ExitCodes.Success;
     }

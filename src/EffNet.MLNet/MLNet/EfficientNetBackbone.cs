@@ -83,6 +83,12 @@ public sealed class EfficientNetBackbone
     /// <summary>For <see cref="Precision.Int8"/>: the images it was calibrated on; otherwise empty.</summary>
     public IReadOnlyList<string> CalibrationImages { get; private init; } = [];
 
+    /// <summary>
+    /// For <see cref="Precision.Int8"/> requested: int8 against float32 on held-out calibration images, the blocks kept
+    /// in float, or the fall-back to float32 (then <see cref="Precision"/> is Float32); otherwise null.
+    /// </summary>
+    public Int8Fidelity? Int8Fidelity { get; private init; }
+
     // Float32 keeps the identity it always had, so existing feature caches stay valid.
     private string PrecisionPart => Precision == Precision.Float32 ? "" : $";precision=int8;calibration={Calibration}";
 
@@ -146,12 +152,19 @@ public sealed class EfficientNetBackbone
             Resolution = resolution,
             InputSize = resize,
         });
-        string? calibration = null;
-        if (options.Precision == Precision.Int8) (graph, calibration) = Int8Calibration.Quantize(graph,
-            new Imaging.ImagePreparation(options.Preprocessing, resize, resolution, Imaging.ResampleFilter.Named(eval.Interpolation)), options);
+        Int8Calibration.Result? int8 = null;
+        if (options.Precision == Precision.Int8)
+        {
+            int8 = Int8Calibration.Quantize(graph,
+                new Imaging.ImagePreparation(options.Preprocessing, resize, resolution, Imaging.ResampleFilter.Named(eval.Interpolation)), options);
+            graph = int8.Graph;
+        }
+        // After a fall-back the graph is the float one, and so are the precision and the identity (its features are fp32's).
+        var calibration = int8?.Calibration;
         return new EfficientNetBackbone(graph, variant.Name, resize, resolution, architecture.FeatureDimension, sha,
             options.Pooling == Onnx.Pooling.Max ? "max" : "avg", options.L2Normalize)
         { WeightsFamily = weights.Family, Preprocessing = options.Preprocessing, Interpolation = eval.Interpolation,
-          Precision = options.Precision, Calibration = calibration, CalibrationImages = calibration is null ? [] : options.CalibrationImages! };
+          Precision = calibration is null ? Precision.Float32 : Precision.Int8, Calibration = calibration,
+          CalibrationImages = calibration is null ? [] : options.CalibrationImages!, Int8Fidelity = int8?.Fidelity };
     }
 }

@@ -77,6 +77,7 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         var backbone = EfficientNetBackbone.Resolve(effective,
             variant => DownloadLog.EnsureWeights(Catalog.PretrainedCatalog.Default, variant.Name, context));
         context.Info($"Backbone {backbone.Identity}: {backbone.FeatureDimension} features per image.");
+        if (backbone.Int8Fidelity?.Warning is { } warning) context.Warning(warning);
         return backbone;
     }
 }

@@ -138,6 +138,14 @@ public sealed record EfficientNetFeaturizerOptions
     public IReadOnlyList<string>? CalibrationImages { get; init; }
 
     /// <summary>
+    /// With <see cref="Precision.Int8"/>: how close to float32 the int8 features must stay on the calibration images
+    /// held out from calibration (a seeded quarter), and how many blocks may be kept in float to get there; missed
+    /// within that budget, the backbone runs in float32 with a warning. <see cref="EfficientNetBackbone.Int8Fidelity"/>
+    /// says what was measured. Default (null): median cosine ≥ 0.99, 5th percentile ≥ 0.95, at most 3 blocks in float.
+    /// </summary>
+    public Int8Target? Int8Target { get; init; }
+
+    /// <summary>
     /// Stops the pretrained weights' download (the bytes received are kept and resumed next time) and
     /// featurization (at the next row) with an <see cref="OperationCanceledException"/>, as
     /// <c>mlContext.CancelExecution()</c> does. ML.NET's <c>Fit</c> and <c>Transform</c> take no token, so it

@@ -27,6 +27,9 @@ public sealed record SweepOptions
     /// <summary><c>fp32</c> (default) or <c>int8</c>: the precision features and costs are computed at.</summary>
     public string Precision { get; init; } = "fp32";
 
+    /// <summary>With int8: the target each variant's int8 check must meet (see <see cref="EfficientNetFeaturizerOptions.Int8Target"/>). Default: null, the library's.</summary>
+    public Int8Target? Int8Target { get; init; }
+
     /// <summary>Folds of the stratified cross-validation. Default: 5.</summary>
     public int Folds { get; init; } = 5;
 

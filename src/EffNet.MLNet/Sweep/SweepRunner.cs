@@ -109,6 +109,7 @@ public static class SweepRunner
                 AcceptTruncatedImages = options.AcceptTruncatedImages,
                 Precision = int8 ? Onnx.Precision.Int8 : Onnx.Precision.Float32,
                 CalibrationImages = calibration,
+                Int8Target = options.Int8Target,
             };
             var backbone = EfficientNetBackbone.Resolve(featurizerOptions);
             using var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone, options: featurizerOptions).Fit(ImageClassifierTrainer.EmptyInput(ml));
@@ -144,6 +145,7 @@ public static class SweepRunner
                 FeaturizedImages = computed,
                 CacheHits = featurized.CacheHits,
                 Seconds = watch.Elapsed.TotalSeconds,
+                Int8Check = backbone.Int8Fidelity,
             };
             results.Add(result);
             Report(SweepStage.Finished, 1, 1, result);

@@ -32,6 +32,10 @@ public sealed record VariantResult(string Variant, int Resolution, long Paramete
     /// <summary>Wall-clock seconds spent on the variant (featurizing, cross-validating, measuring).</summary>
     public double Seconds { get; init; }
 
+    /// <summary>With int8: what its int8 check measured (a fall-back means this variant was swept in fp32).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Int8Fidelity? Int8Check { get; init; }
+
     /// <summary>Whether the variant was evaluated.</summary>
     public bool Completed => Skipped is null && Accuracy is not null && MillisecondsPerImage is not null;
 }

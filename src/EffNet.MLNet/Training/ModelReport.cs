@@ -74,6 +74,10 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
     /// <summary>For int8: how it was calibrated (method, quantizer version, image count, content hash) and on which images.</summary>
     public CalibrationReport? Calibration { get; init; }
 
+    /// <summary>With <c>--precision int8</c>: int8 against fp32 on held-out calibration images, blocks kept in float, or the fall-back to fp32.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Int8Fidelity? Int8Check { get; init; }
+
     /// <summary>What the saved chain does in torchvision mode, where it cannot do what training did.</summary>
     public const string StockChainInTorchvisionMode =
         "stock ML.NET ResizeImages (cubic, IsoCrop) from a full decode, not torchvision's antialiased bicubic: a stock ML.NET consumer of the .zip " +
@@ -86,6 +90,7 @@ public sealed record BackboneReport(string Variant, string WeightsSha256, int Re
         {
             Precision = b.Precision == Onnx.Precision.Int8 ? "int8" : "fp32",
             Calibration = b.Calibration is { } c ? new CalibrationReport(c, b.CalibrationImages) : null,
+            Int8Check = b.Int8Fidelity,
         };
 
     private static bool Exact(EfficientNetBackbone b) => b.Preprocessing == global::EffNet.MLNet.Preprocessing.TorchvisionExact;

@@ -186,11 +186,16 @@ public class SweepRunnerTests(SweptSampleData swept)
     [Fact]
     public void An_int8_sweep_featurizes_with_the_int8_backbone_not_the_fp32_cache()
     {
-        var r = SweepRunner.Run(swept.Images, swept.Options with { Precision = "int8", Variants = ["b0"] });
+        // A target any int8 graph meets: this test is about the cache, not the int8 check (Int8CheckTests).
+        var r = SweepRunner.Run(swept.Images, swept.Options with
+        {
+            Precision = "int8", Variants = ["b0"], Int8Target = new Int8Target { MedianCosine = 0.01, FifthPercentileCosine = 0.01, MaxFloatLayers = 0 },
+        });
         Assert.Equal("int8", r.Precision);
         Assert.Equal(30, r.CalibrationImages);   // 90 images over 3 folds: one fold's worth, never scored
         var b0 = Assert.Single(r.Variants);
         Assert.True(b0.Completed);
+        Assert.False(Assert.IsType<Int8Fidelity>(b0.Int8Check).FellBackToFloat32);
         // A different backbone identity (precision=int8;calibration=…): nothing comes from the fp32 sweeps' cache.
         Assert.Equal(90, b0.FeaturizedImages);
         Assert.Equal(0, b0.CacheHits);

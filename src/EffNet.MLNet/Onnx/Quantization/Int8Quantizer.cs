@@ -27,9 +27,29 @@ internal static class Int8Quantizer
         ArgumentNullException.ThrowIfNull(images);
         var tensors = QuantizationLayout.Activations(model.Graph, keepFloat, floatStages);
         var ranges = RangeCalibrator.Measure(model, tensors, images, method);
-        var quantized = QdqRewriter.Rewrite(model, ranges);
+        return Mark(QdqRewriter.Rewrite(model, ranges), $"{method.ToString().ToLowerInvariant()} over {images.Count} images");
+    }
+
+    /// <summary>The ranges of every activation the default layout quantizes: enough for <see cref="Apply"/> with any blocks kept in float.</summary>
+    internal static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<float[]> images, CalibrationMethod method) =>
+        RangeCalibrator.Measure(model, QuantizationLayout.Activations(model.Graph), images, method);
+
+    /// <summary>
+    /// The int8 graph with the default layout less <paramref name="floatBlocks"/> (names from
+    /// <see cref="QuantizationLayout.Blocks"/>), from ranges <see cref="Calibrate"/> measured.
+    /// </summary>
+    internal static ModelProto Apply(ModelProto model, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyCollection<string> floatBlocks, string calibration)
+    {
+        var tensors = QuantizationLayout.Activations(model.Graph, floatBlocks.Count == 0 ? null : n => floatBlocks.Contains(QuantizationLayout.BlockOf(n.Name)));
+        var quantized = Mark(QdqRewriter.Rewrite(model, tensors.ToDictionary(t => t, t => ranges[t])), calibration);
+        if (floatBlocks.Count > 0) quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.float_blocks", Value = string.Join(",", floatBlocks) });
+        return quantized;
+    }
+
+    private static ModelProto Mark(ModelProto quantized, string calibration)
+    {
         quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.precision", Value = "int8" });
-        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.calibration", Value = $"{method.ToString().ToLowerInvariant()} over {images.Count} images" });
+        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "effnet.calibration", Value = calibration });
         return quantized;
     }
 }

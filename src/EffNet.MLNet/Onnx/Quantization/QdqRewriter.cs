@@ -27,7 +27,9 @@ internal static class QdqRewriter
         {
             for (var i = 0; i < node.Input.Count; i++)
                 if (dequantized.TryGetValue(node.Input[i], out var read)) node.Input[i] = read;
-            if (node.OpType == "Conv" && scales.TryGetValue(node.Input[0], out var inputScale))
+            // A convolution whose output stays float (a block the int8 check keeps in float) keeps float weights too,
+            // even where it reads the previous block's quantized output.
+            if (node.OpType == "Conv" && scales.TryGetValue(node.Input[0], out var inputScale) && ranges.ContainsKey(node.Output[0]))
                 QuantizeConvolution(node, inputScale, initializers, graph, nodes);
             nodes.Add(node);
             if (!ranges.TryGetValue(node.Output[0], out var range)) continue;

@@ -48,6 +48,22 @@ internal static class QuantizationLayout
         return tensors;
     }
 
+    /// <summary>
+    /// The blocks the default layout quantizes, in graph order (<c>block4a</c> … <c>block7a</c>, <c>top</c> for B0):
+    /// the units the int8 check may keep in float.
+    /// </summary>
+    public static IReadOnlyList<string> Blocks(GraphProto graph) => graph.Node
+        .TakeWhile(n => n.Name != EfficientNetOnnxExporter.PoolNodeName)
+        .Where(n => IntegerOps.Contains(n.OpType) && !InFloatPart(n.Name, FloatStages))
+        .Select(n => BlockOf(n.Name)).Distinct().ToList();
+
+    /// <summary>The block a node belongs to: its name up to the first underscore (<c>block6a_expand_conv</c> → <c>block6a</c>, <c>top_conv</c> → <c>top</c>).</summary>
+    public static string BlockOf(string node)
+    {
+        var end = node.IndexOf('_', StringComparison.Ordinal);
+        return end < 0 ? node : node[..end];
+    }
+
     // Node names follow the architecture's layer names: normalize, stem_conv…, block{stage}{letter}_…, top_conv….
     private static bool InFloatPart(string node, int floatStages)
     {
