@@ -8,8 +8,8 @@ namespace EffNet.MLNet.Tests.FineTuning;
 /// <summary>Early stopping on the validation split keeps the best epoch's weights, not the last.</summary>
 public class FineTuneEarlyStoppingTests
 {
-    // Mutation: FineTuner writes the last epoch's weights at the end even with a validation split -> fails (saved loss = last epoch's).
-    // Mutation: the patience check removed (never stops early) -> fails (8 epochs run).
+    // Mutation: FineTuner writes the last epoch's weights at the end even with a validation split -> fails (saved weights give 25720, the chosen epoch 13865).
+    // Mutation: the patience check removed (never stops early) -> fails (all 8 epochs run).
     // Mutation: "improved" taken as a higher validation loss -> fails (chosen epoch is not the lowest).
     [Fact]
     public void Validation_that_gets_worse_stops_early_and_keeps_the_best_epoch()
