@@ -5,8 +5,8 @@ namespace EffNet.MLNet.Tests.FineTuning;
 /// <summary>The training options of <c>effnet train --fine-tune</c> reach the engine and model.json records them.</summary>
 public class FineTuneCliTrainingOptionsTests
 {
-    // Mutation: FineTuneRun drops TrainBatchNorm from the options -> fails (batchNorm says frozen).
-    // Mutation: FineTuneRun leaves ValidationFraction at 0 -> fails (no validation figures in the history).
+    // Mutation: FineTuneRun drops TrainBatchNorm from the options -> fails (batchNorm says "frozen (evaluation mode; …").
+    // Mutation: FineTuneRun leaves ValidationFraction at 0 -> fails (validationFraction 0; no validation figures in the history).
     [Fact]
     public void Batch_norm_training_class_weights_and_early_stopping_are_recorded()
     {
