@@ -13,12 +13,19 @@ internal static class FineTuneCheckpoint
     private const string Parameter = "parameter.";
     private const string State = "optimizer.";
 
+    // Loss, accuracy, images/s, seconds, remaining seconds, validation loss and accuracy (NaN without), improved (0/1).
+    private const int Columns = 8;
+
     public static void Save(string path, NetworkParameters p, Optimizer optimizer, IReadOnlyList<FineTuneEpoch> history)
     {
         var floats = new List<(string, int[], float[])>();
         floats.AddRange(p.Values.Select(kv => (Parameter + kv.Key, p.Shapes[kv.Key], kv.Value)));
         floats.AddRange(optimizer.State.Select(kv => (State + kv.Key, new[] { kv.Value.Length }, kv.Value)));
-        floats.Add(("history", new[] { history.Count, 5 }, history.SelectMany(h => new[] { (float)h.Loss, (float)h.Accuracy, (float)h.ImagesPerSecond, (float)h.Seconds, (float)h.RemainingSeconds }).ToArray()));
+        floats.Add(("history", new[] { history.Count, Columns }, history.SelectMany(h => new[]
+        {
+            (float)h.Loss, (float)h.Accuracy, (float)h.ImagesPerSecond, (float)h.Seconds, (float)h.RemainingSeconds,
+            (float)(h.ValidationLoss ?? double.NaN), (float)(h.ValidationAccuracy ?? double.NaN), h.Improved ? 1f : 0f,
+        }).ToArray()));
         StateDictWriter.Write(path, floats, [("steps", optimizer.Steps), ("epochs", history.Count)]);
     }
 
@@ -44,14 +51,18 @@ internal static class FineTuneCheckpoint
                 throw new InvalidDataException($"'{path}' holds optimizer state for '{parameter}', which this network does not have.");
             optimizer.State[key] = t.Data;
         }
-        if (!tensors.TryGetValue("steps", out var steps) || !tensors.TryGetValue("history", out var h) || h.Shape.Length != 2 || h.Shape[1] != 5)
+        if (!tensors.TryGetValue("steps", out var steps) || !tensors.TryGetValue("history", out var h) || h.Shape.Length != 2 || h.Shape[1] is not (5 or Columns))
             throw new InvalidDataException($"'{path}' is not a fine-tuning checkpoint (no steps or history).");
         optimizer.Steps = (int)steps.Data[0];
         var history = new List<FineTuneEpoch>();
+        var columns = h.Shape[1];
         for (var e = 0; e < h.Shape[0]; e++)
         {
-            var r = h.Data.AsSpan(e * 5, 5);
-            history.Add(new FineTuneEpoch(e + 1, r[0], r[1], r[2], r[3], r[4]));
+            var r = h.Data.AsSpan(e * columns, columns);
+            var epoch = new FineTuneEpoch(e + 1, r[0], r[1], r[2], r[3], r[4]);
+            if (columns == Columns && !float.IsNaN(r[5]))
+                epoch = epoch with { ValidationLoss = r[5], ValidationAccuracy = r[6], Improved = r[7] != 0 };
+            history.Add(epoch);
         }
         return history;
     }

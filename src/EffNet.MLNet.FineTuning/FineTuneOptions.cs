@@ -44,4 +44,26 @@ public sealed record FineTuneOptions
 
     /// <summary>Stop after the epoch during which this much time has passed.</summary>
     public TimeSpan? TimeBudget { get; init; }
+
+    /// <summary>
+    /// Batch-norm of the trained layers normalises by batch statistics and updates its running
+    /// statistics (PyTorch's training mode, momentum 0.1); default false: running statistics frozen,
+    /// scale and shift trained. Frozen layers keep evaluation-mode batch-norm either way.
+    /// </summary>
+    public bool TrainBatchNorm { get; init; }
+
+    /// <summary>Stochastic depth: the last block drops its residual branch with about this probability, earlier blocks proportionally less (torchvision's rule); 0 turns it off.</summary>
+    public double DropPathRate { get; init; } = 0.2;
+
+    /// <summary>Per-class weights of the cross-entropy: none (default), balanced by inverse frequency, or explicit.</summary>
+    public ClassWeighting ClassWeights { get; init; } = ClassWeighting.None;
+
+    /// <summary>
+    /// Share of every label held out (stratified, seeded) to evaluate after each epoch; the saved weights are
+    /// those of the epoch with the lowest validation loss. 0 (default) trains on every image and keeps the last epoch.
+    /// </summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>With a validation split: stop after this many epochs without a lower validation loss; 0 never stops early.</summary>
+    public int Patience { get; init; }
 }

@@ -51,9 +51,16 @@ public static class FineTuner
             throw new FileNotFoundException($"--resume: there is no checkpoint '{checkpoint}' to continue from.", checkpoint);
 
         var labelled = images.Select(i => (i.ImagePath, index[i.Label])).ToList();
+        // The same stratified split, for the same fraction and seed, as the head's training (StratifiedSplit).
+        var (trainIndices, validationIndices) = StratifiedSplit.Split(images.Select(i => i.Label).ToList(), options.ValidationFraction, options.Seed);
+        if (options.ValidationFraction > 0 && (validationIndices.Length == 0 || trainIndices.Length == 0))
+            throw new ArgumentException($"--validation-fraction {options.ValidationFraction} leaves {trainIndices.Length} training and {validationIndices.Length} validation images; both need at least one.");
+        if (options.Patience < 0) throw new ArgumentException($"The patience must be 0 (off) or more epochs, not {options.Patience}.");
+        var training = trainIndices.Select(i => labelled[i]).ToList();
+        var validation = validationIndices.Select(i => labelled[i]).ToList();
         ITrainingBatches batches = options.Augmentation == Augmentation.None
-            ? new DecodedImageBatches(labelled, options.Resolution, options.BatchSize, options.Seed, shuffle: true)
-            : new AugmentedBatches(labelled, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
+            ? new DecodedImageBatches(training, options.Resolution, options.BatchSize, options.Seed, shuffle: true)
+            : new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
         if (torchvisionWeights is null && history.Count == 0)
@@ -62,14 +69,27 @@ public static class FineTuner
             batches.Fill(0, 0, pixels, batchLabels);
             BatchNormCalibration.Calibrate(p, pixels, batches.Size(0), options.Resolution);
         }
-        var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, options.LabelSmoothing);
-        using var session = new TrainingSession(graph, p, options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+        var graphOptions = new TrainingGraphOptions
+        {
+            LabelSmoothing = options.LabelSmoothing,
+            TrainBatchNorm = options.TrainBatchNorm,
+            DropPathRate = options.DropPathRate,
+            ClassWeights = options.ClassWeights.Resolve(labels, training.Select(t => t.Item2)),
+        };
+        var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions);
+        using var session = new TrainingSession(graph, p, threads);
+        var masks = new DropPathMasks(graph, options.BatchSize, options.Seed);
+        using var evaluation = validation.Count == 0 ? null : new Evaluation(
+            TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions with { Gradients = false, TrainBatchNorm = false, DropPathRate = 0 }),
+            p, threads, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, options.Seed, shuffle: false));
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupEpochs * batches.Count, options.Epochs * batches.Count);
         var logits = new float[options.BatchSize * labels.Count];
         var started = Stopwatch.StartNew();
 
         for (var epoch = history.Count; epoch < options.Epochs; epoch++)
         {
+            if (evaluation is not null && options.Patience > 0 && SinceBest(history) >= options.Patience) break;
             var watch = Stopwatch.StartNew();
             double lossSum = 0;
             int correct = 0, seen = 0;
@@ -78,10 +98,11 @@ public static class FineTuner
                 cancellationToken.ThrowIfCancellationRequested();
                 var n = batches.Size(b);
                 batches.Fill(epoch, b, pixels, batchLabels);
-                var loss = session.Run(pixels, batchLabels, n, logits);
+                var loss = session.Run(pixels, batchLabels, n, logits, dropPathMasks: masks.Draw(epoch, b, n));
                 if (!float.IsFinite(loss))
                     throw new InvalidOperationException($"The loss became {loss} at epoch {epoch + 1}; lower the learning rate (--lr).");
                 optimizer.Step(p, session.Gradients, graph.Trainable, schedule.At(optimizer.Steps));
+                BatchNormStatistics.Update(p, graph, session, n);
                 lossSum += loss * n;
                 seen += n;
                 for (var i = 0; i < n; i++)
@@ -90,13 +111,28 @@ public static class FineTuner
             var seconds = watch.Elapsed.TotalSeconds;
             var remaining = seconds * (options.Epochs - epoch - 1);
             var record = new FineTuneEpoch(epoch + 1, lossSum / seen, (double)correct / seen, seen / seconds, seconds, remaining);
+            if (evaluation is not null)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (validationLoss, validationAccuracy) = evaluation.Run(pixels, batchLabels, logits);
+                var improved = !history.Any(h => h.ValidationLoss <= validationLoss);
+                record = record with { ValidationLoss = validationLoss, ValidationAccuracy = validationAccuracy, Improved = improved };
+                // The best epoch's weights are the output; written now, a resumed run finds them in place.
+                if (improved) StateDictWriter.WriteTorchvision(weightsOut, p);
+            }
             history.Add(record);
             FineTuneCheckpoint.Save(checkpoint, p, optimizer, history);
             progress?.Report(record);
             if (options.TimeBudget is { } budget && started.Elapsed + TimeSpan.FromSeconds(seconds) > budget) break;
         }
-        StateDictWriter.WriteTorchvision(weightsOut, p);
+        if (evaluation is null || !File.Exists(weightsOut) || !history.Any(h => h.Improved)) StateDictWriter.WriteTorchvision(weightsOut, p);
         return history;
+    }
+
+    private static int SinceBest(IReadOnlyList<FineTuneEpoch> history)
+    {
+        var best = history.LastOrDefault(h => h.Improved);
+        return best is null ? 0 : history.Count - best.Epoch;
     }
 
     /// <summary>The per-epoch checkpoint written beside the fine-tuned weights.</summary>
@@ -130,7 +166,7 @@ public static class FineTuner
         _ => throw new ArgumentException($"Unknown optimizer '{o.Optimizer}'; use adamw or sgd."),
     };
 
-    private static int ArgMax(ReadOnlySpan<float> values)
+    internal static int ArgMax(ReadOnlySpan<float> values)
     {
         var best = 0;
         for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;

@@ -48,6 +48,8 @@ internal sealed class NetworkParameters
 
     public static string BatchNorm(ConvLayer l, string part) => Naming.BatchNormPrefix(l) + "." + part;
 
+    public static string BatchNormPrefix(ConvLayer l) => Naming.BatchNormPrefix(l);
+
     public static string ClassifierWeight => Naming.ClassifierPrefix + ".weight";
 
     public static string ClassifierBias => Naming.ClassifierPrefix + ".bias";

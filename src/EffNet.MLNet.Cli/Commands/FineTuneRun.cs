@@ -26,6 +26,9 @@ internal static class FineTuneRun
         if (!(s.LearningRate > 0 && s.LearningRate < 10)) return $"--lr must lie in (0, 10), not {s.LearningRate}.";
         if (s.Optimizer is not ("adamw" or "sgd")) return $"--optimizer must be adamw or sgd, not '{s.Optimizer}'.";
         if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
+        if (!(s.DropPath >= 0 && s.DropPath < 1)) return $"--drop-path must lie in [0, 1), not {s.DropPath}.";
+        if (ClassWeighting.TryParse(s.ClassWeights) is null) return $"--class-weights must be none or auto, not '{s.ClassWeights}'.";
+        if (s.Patience is < 0 or > 10_000) return $"--patience must lie in [0, 10000], not {s.Patience}.";
         return null;
     }
 
@@ -33,8 +36,6 @@ internal static class FineTuneRun
 
     public static int Execute(TrainCommand.Settings s, string output, CancellationToken cancellationToken)
     {
-        if (s.TrainBatchNorm)
-            throw new InvalidDataException("--train-batchnorm is not supported yet: fine-tuning keeps batch-norm statistics frozen (evaluation mode) and trains its scale and shift.");
         var quiet = s.Quiet || s.Json;
         var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         BadImages.Print(bad);
@@ -55,6 +56,12 @@ internal static class FineTuneRun
             Optimizer = s.Optimizer,
             Seed = s.Seed,
             TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
+            TrainBatchNorm = s.TrainBatchNorm,
+            DropPathRate = s.DropPath,
+            ClassWeights = ClassWeighting.TryParse(s.ClassWeights)!,
+            // The head's split (same fraction and seed): its validation images are never trained on.
+            ValidationFraction = s.ValidationFraction,
+            Patience = s.Patience,
         };
         var weights = WeightsPath(output);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
@@ -66,7 +73,7 @@ internal static class FineTuneRun
         }
         Say(string.Create(inv, $"Fine-tuning {variant} ({options.Unfreeze}) on {images.Count} images at {options.Resolution} px, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate:g3}, {options.Epochs} epochs; needs about {memory / (1024.0 * 1024):0} MiB."));
         var progress = new SyncProgress<FineTuneEpoch>(e => Say(string.Create(inv,
-            $"epoch {e.Epoch}/{options.Epochs}: loss {e.Loss:0.0000}, accuracy {e.Accuracy:0.000}, {e.ImagesPerSecond:0.0} images/s, ETA {TimeSpan.FromSeconds(e.RemainingSeconds):hh\\:mm\\:ss}")));
+            $"epoch {e.Epoch}/{options.Epochs}: loss {e.Loss:0.0000}, accuracy {e.Accuracy:0.000}{Validation(e)}, {e.ImagesPerSecond:0.0} images/s, ETA {TimeSpan.FromSeconds(e.RemainingSeconds):hh\\:mm\\:ss}")));
         IReadOnlyList<FineTuneEpoch> history;
         try
         {
@@ -117,13 +124,26 @@ internal static class FineTuneRun
             labelSmoothing = o.LabelSmoothing,
             warmupEpochs = o.WarmupEpochs,
             augment,
-            batchNorm = "frozen (evaluation mode; scale and shift trained)",
+            batchNorm = o.TrainBatchNorm ? "trained (batch statistics, running statistics updated with momentum 0.1)" : "frozen (evaluation mode; scale and shift trained)",
+            dropPath = o.DropPathRate,
+            classWeights = o.ClassWeights.ToString(),
+            validationFraction = o.ValidationFraction,
+            patience = o.Patience,
+            chosenEpoch = history.LastOrDefault(e => e.Improved)?.Epoch ?? history.Count,
             startWeights = start ?? "random",
             weights = Path.GetFileName(weights),
-            history = history.Select(e => new { epoch = e.Epoch, loss = e.Loss, accuracy = e.Accuracy, imagesPerSecond = e.ImagesPerSecond, seconds = e.Seconds }),
+            history = history.Select(e => new
+            {
+                epoch = e.Epoch, loss = e.Loss, accuracy = e.Accuracy, validationLoss = e.ValidationLoss, validationAccuracy = e.ValidationAccuracy,
+                imagesPerSecond = e.ImagesPerSecond, seconds = e.Seconds,
+            }),
         });
         AtomicFile.WriteAllText(reportPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    private static string Validation(FineTuneEpoch e) => e.ValidationLoss is { } loss
+        ? string.Create(CultureInfo.InvariantCulture, $"; validation loss {loss:0.0000}, accuracy {e.ValidationAccuracy:0.000}{(e.Improved ? " (best so far)" : "")}")
+        : "";
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {

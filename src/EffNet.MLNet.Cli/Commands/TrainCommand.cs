@@ -63,7 +63,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Unfreeze { get; init; } = "top:2";
 
         [CommandOption("--train-batchnorm")]
-        [Description("With --fine-tune: train batch-norm statistics too (not supported yet).")]
+        [Description("With --fine-tune: batch-norm of the trained layers normalises by batch statistics and updates its running statistics (PyTorch's training mode).")]
         [DefaultValue(false)]
         public bool TrainBatchNorm { get; init; }
 
@@ -96,6 +96,21 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("With --fine-tune: images per optimizer step.")]
         [DefaultValue(16)]
         public int FineTuneBatch { get; init; } = 16;
+
+        [CommandOption("--drop-path <RATE>")]
+        [Description("With --fine-tune: stochastic depth; the last block drops its residual branch with about this probability (torchvision's rule). 0 turns it off.")]
+        [DefaultValue(0.2)]
+        public double DropPath { get; init; } = 0.2;
+
+        [CommandOption("--class-weights <WHAT>")]
+        [Description("With --fine-tune: none, or auto (inverse class frequency) to weight the loss for imbalanced data.")]
+        [DefaultValue("none")]
+        public string ClassWeights { get; init; } = "none";
+
+        [CommandOption("--patience <EPOCHS>")]
+        [Description("With --fine-tune: stop after this many epochs without a lower loss on the --validation-fraction split (0: never stop early). The best epoch's weights are kept either way.")]
+        [DefaultValue(0)]
+        public int Patience { get; init; }
 
         [CommandOption("--resume")]
         [Description("With --fine-tune: continue from the checkpoint of an interrupted run with the same --out.")]

@@ -22,28 +22,47 @@ internal sealed class TrainingGraphBuilder
     private readonly List<string> _trainable = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _int64Constants = new(StringComparer.Ordinal);
+    private readonly TrainingGraphOptions _options;
+    private readonly List<string> _buffers = [];
+    private readonly List<BatchStatisticsLayer> _batchStatistics = [];
+    private readonly List<DropPathInput> _dropPaths = [];
 
-    private TrainingGraphBuilder(NetworkParameters p, Unfreeze unfreeze, bool gradients)
+    private TrainingGraphBuilder(NetworkParameters p, Unfreeze unfreeze, TrainingGraphOptions options)
     {
         _g = new OnnxGraphBuilder($"efficientnet_{p.Architecture.Variant.Name}_training");
         _p = p;
         _unfreeze = unfreeze;
-        _gradients = gradients;
+        _gradients = options.Gradients;
+        _options = options;
     }
 
     /// <summary>
     /// Build the step for <paramref name="resolution"/>. Without <paramref name="gradients"/> the
     /// graph stops at the loss (evaluation), with the same inputs.
     /// </summary>
-    public static TrainingGraph Build(NetworkParameters parameters, Unfreeze unfreeze, int resolution, double labelSmoothing, bool gradients = true)
+    public static TrainingGraph Build(NetworkParameters parameters, Unfreeze unfreeze, int resolution, double labelSmoothing, bool gradients = true) =>
+        Build(parameters, unfreeze, resolution, new TrainingGraphOptions { LabelSmoothing = labelSmoothing, Gradients = gradients });
+
+    /// <summary>Build the step for <paramref name="resolution"/> as <paramref name="options"/> say.</summary>
+    public static TrainingGraph Build(NetworkParameters parameters, Unfreeze unfreeze, int resolution, TrainingGraphOptions options)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(unfreeze);
+        ArgumentNullException.ThrowIfNull(options);
         if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(resolution), resolution, "The resolution must be at least 32 pixels.");
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing lies in [0, 1).");
-        var b = new TrainingGraphBuilder(parameters, unfreeze, gradients);
+        var labelSmoothing = options.LabelSmoothing;
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(options), labelSmoothing, "Label smoothing lies in [0, 1).");
+        if (!(options.DropPathRate >= 0 && options.DropPathRate < 1)) throw new ArgumentOutOfRangeException(nameof(options), options.DropPathRate, "The drop-path rate lies in [0, 1).");
+        if (options.ClassWeights is { } w && (w.Count != parameters.Classes || w.Any(x => !(x >= 0 && float.IsFinite(x))) || w.All(x => x == 0)))
+            throw new ArgumentOutOfRangeException(nameof(options), $"Class weights must be {parameters.Classes} finite non-negative numbers, not all zero.");
+        var b = new TrainingGraphBuilder(parameters, unfreeze, options);
         var model = b.Emit(resolution, labelSmoothing);
-        return new TrainingGraph(model, b._trainable, resolution, parameters.Classes, parameters.Architecture.FeatureDimension, gradients);
+        return new TrainingGraph(model, b._trainable, resolution, parameters.Classes, parameters.Architecture.FeatureDimension, options.Gradients)
+        {
+            Buffers = b._buffers,
+            BatchStatistics = b._batchStatistics,
+            DropPaths = b._dropPaths,
+        };
     }
 
     /// <summary>An activation [N, C, S, S]; the batch is left to run time.</summary>
@@ -61,7 +80,7 @@ internal sealed class TrainingGraphBuilder
 
         var x = Normalise(new Tensor(TrainingGraph.Pixels, 3, resolution, false));
         x = Silu(Conv(a.Stem, x));
-        foreach (var block in a.Blocks) x = Block(block, x);
+        for (var i = 0; i < a.Blocks.Count; i++) x = Block(a.Blocks[i], x, i, a.Blocks.Count);
         x = Silu(Conv(a.Head, x));
         var logits = Classifier(x);
         Loss(logits, smoothing);
@@ -95,7 +114,7 @@ internal sealed class TrainingGraphBuilder
         return pixels with { Name = Node("Mul", "normalize_scaled", [shifted, scale]) };
     }
 
-    private Tensor Block(MBConvBlock block, Tensor input)
+    private Tensor Block(MBConvBlock block, Tensor input, int index, int blocks)
     {
         var x = input;
         if (block.Expand is not null) x = Silu(Conv(block.Expand, x));
@@ -107,7 +126,28 @@ internal sealed class TrainingGraphBuilder
         x = ScaleChannels(x, gate, block.Name + "_se_excite");
 
         x = Conv(block.Project, x);
-        return block.HasResidual ? Add(x, input, block.Name + "_add") : x;
+        if (!block.HasResidual) return x;
+        // torchvision's efficientnet: stochastic_depth_prob · block_id / total_blocks, residual blocks only.
+        var drop = _options.DropPathRate * index / blocks;
+        if (drop > 0) x = DropPath(x, block, index, drop);
+        return Add(x, input, block.Name + "_add");
+    }
+
+    // StochasticDepth "row": the residual branch times a per-image mask that is 0 or 1/(1 − p),
+    // fed from outside so the same draw scales the forward and the backward pass.
+    private Tensor DropPath(Tensor x, MBConvBlock block, int index, double probability)
+    {
+        var mask = "drop_path." + block.Name;
+        _g.Input(mask, "batch", 1, 1, 1);
+        _names.Add(mask);
+        _dropPaths.Add(new DropPathInput(mask, index, probability));
+        var y = x with { Name = Node("Mul", block.Name + "_drop_path", [x.Name, mask]) };
+        Record(() =>
+        {
+            if (!_grads.TryGetValue(y.Name, out var dy) || !x.RequiresGrad) return;
+            AddGrad(x.Name, Node("Mul", block.Name + "_drop_path_grad", [dy, mask]));
+        });
+        return y;
     }
 
     // ---- Convolution with its batch-norm -------------------------------------------------
@@ -141,22 +181,21 @@ internal sealed class TrainingGraphBuilder
             if (trains) AddGrad(weight, WeightGradient(l, x, dz, outSize));
             if (x.RequiresGrad) AddGrad(x.Name, InputGradient(l, x, dz, outSize, weight));
         });
-        return trains && l.HasBatchNorm ? BatchNorm(l, z) : z;
+        if (!(trains && l.HasBatchNorm)) return z;
+        return _options.TrainBatchNorm ? BatchNormTraining(l, z) : BatchNorm(l, z);
     }
 
-    // Evaluation-mode batch-norm as a per-channel affine map of the running statistics:
-    // y = z·s + t with s = γ/√(σ² + ε), t = β − μ·s.
+    // Evaluation-mode batch-norm as a per-channel affine map of the running statistics (inputs,
+    // since training mode changes them between runs): y = z·s + t with s = γ/√(σ² + ε), t = β − μ·s.
     private Tensor BatchNorm(ConvLayer l, Tensor z)
     {
         var c = l.OutChannels;
         var gamma = Parameter(NetworkParameters.BatchNorm(l, "weight"));
         var beta = Parameter(NetworkParameters.BatchNorm(l, "bias"));
-        var mean = _p.Values[NetworkParameters.BatchNorm(l, "running_mean")];
-        var variance = _p.Values[NetworkParameters.BatchNorm(l, "running_var")];
-        var invStd = variance.Select(v => (float)(1.0 / Math.Sqrt(v + _p.Epsilon))).ToArray();
-        var meanC = Constant(l.Name + ".bn_mean", mean, c);
-        var meanR = Constant(l.Name + ".bn_mean_r", mean, 1, c, 1, 1);
-        var invStdC = Constant(l.Name + ".bn_invstd", invStd, c);
+        var meanC = Buffer(NetworkParameters.BatchNorm(l, "running_mean"));
+        var variance = Buffer(NetworkParameters.BatchNorm(l, "running_var"));
+        var meanR = Node("Reshape", l.Name + "_bn_mean_r", [meanC, Shape(1, c, 1, 1)]);
+        var invStdC = Node("Reciprocal", l.Name + "_bn_invstd", [Node("Sqrt", l.Name + "_bn_std", [Node("Add", l.Name + "_bn_var_eps", [variance, Epsilon()])])]);
 
         var scale = Node("Mul", l.Name + "_bn_scale", [gamma, invStdC]);
         var shift = Node("Sub", l.Name + "_bn_shift", [beta, Node("Mul", l.Name + "_bn_mean_scaled", [meanC, scale])]);
@@ -172,6 +211,47 @@ internal sealed class TrainingGraphBuilder
             var raw = ReduceSum(Node("Mul", l.Name + "_bn_dy_centred", [dy, centred]), l.Name + "_bn_gamma_raw", keepDims: false, 0, 2, 3);
             AddGrad(gamma, Node("Mul", l.Name + "_bn_gamma_grad", [raw, invStdC]));
             AddGrad(z.Name, Node("Mul", l.Name + "_bn_input_grad", [dy, scaleR]));
+        });
+        return y;
+    }
+
+    // Training-mode batch-norm: x̂ = (z − μ_B)/√(σ²_B + ε) with the batch's mean and biased variance
+    // over (N, H, W), y = γ·x̂ + β. Backward (M = N·H·W values per channel):
+    // dz = γ/√(σ²_B + ε) · (dy − mean(dy) − x̂·mean(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy.
+    private Tensor BatchNormTraining(ConvLayer l, Tensor z)
+    {
+        var c = l.OutChannels;
+        var n = l.Name + "_bn";
+        var gamma = Parameter(NetworkParameters.BatchNorm(l, "weight"));
+        var beta = Parameter(NetworkParameters.BatchNorm(l, "bias"));
+        var layer = new BatchStatisticsLayer(NetworkParameters.BatchNormPrefix(l), c, z.Size * z.Size);
+        _batchStatistics.Add(layer);
+        var mean = ReduceMean(z.Name, n + "_batch_mean_r", keepDims: true, 0, 2, 3);
+        var centred = Node("Sub", n + "_centred", [z.Name, mean]);
+        var variance = ReduceMean(Node("Mul", n + "_centred_sq", [centred, centred]), n + "_batch_var_r", keepDims: true, 0, 2, 3);
+        var invStd = Node("Reciprocal", n + "_invstd", [Node("Sqrt", n + "_std", [Node("Add", n + "_var_eps", [variance, Epsilon()])])]);
+        var normalised = Node("Mul", n + "_normalised", [centred, invStd]);
+        var gammaR = Node("Reshape", n + "_gamma_r", [gamma, Shape(1, c, 1, 1)]);
+        var betaR = Node("Reshape", n + "_beta_r", [beta, Shape(1, c, 1, 1)]);
+        var y = z with { Name = Node("Add", n, [Node("Mul", n + "_scaled", [normalised, gammaR]), betaR]) };
+        _g.Node("Reshape", layer.MeanOutput, [mean, Shape(c)]);
+        _g.Node("Reshape", layer.VarianceOutput, [variance, Shape(c)]);
+        _names.Add(layer.MeanOutput);
+        _names.Add(layer.VarianceOutput);
+        _g.Output(layer.MeanOutput, c);
+        _g.Output(layer.VarianceOutput, c);
+
+        Record(() =>
+        {
+            if (!_grads.TryGetValue(y.Name, out var dy)) return;
+            AddGrad(beta, ReduceSum(dy, n + "_beta_grad", keepDims: false, 0, 2, 3));
+            var dyX = Node("Mul", n + "_dy_normalised", [dy, normalised]);
+            AddGrad(gamma, ReduceSum(dyX, n + "_gamma_grad", keepDims: false, 0, 2, 3));
+            if (!z.RequiresGrad) return;
+            var meanDy = ReduceMean(dy, n + "_mean_dy", keepDims: true, 0, 2, 3);
+            var meanDyX = ReduceMean(dyX, n + "_mean_dy_normalised", keepDims: true, 0, 2, 3);
+            var inner = Node("Sub", n + "_dy_centred", [Node("Sub", n + "_dy_minus_mean", [dy, meanDy]), Node("Mul", n + "_normalised_mean_dy_normalised", [normalised, meanDyX])]);
+            AddGrad(z.Name, Node("Mul", n + "_input_grad", [inner, Node("Mul", n + "_gamma_invstd", [gammaR, invStd])]));
         });
         return y;
     }
@@ -318,6 +398,11 @@ internal sealed class TrainingGraphBuilder
     // with respect to the logits is (softmax(z) − q)/N.
     private void Loss(string logits, double smoothing)
     {
+        if (_options.ClassWeights is { } weights)
+        {
+            WeightedLoss(logits, smoothing, weights);
+            return;
+        }
         var k = _p.Classes;
         var off = (float)(smoothing / k);
         var on = (float)(1 - smoothing + smoothing / k);
@@ -335,6 +420,31 @@ internal sealed class TrainingGraphBuilder
         _grads[logits] = Node("Mul", "logits_grad", [Node("Sub", "probabilities_minus_target", [probabilities, target]), inverse]);
     }
 
+    // PyTorch's CrossEntropyLoss(weight = w, label_smoothing = ε), mean reduction:
+    // L = −(1/W) Σ_n Σ_k q_nk·log softmax(z_n)_k with q_nk = (1 − ε)·w_{y_n}·[k = y_n] + (ε/K)·w_k and
+    // W = Σ_n w_{y_n} (the smoothing term is weighted by class and divided by the same W).
+    // Its gradient with respect to z_n is (S_n·softmax(z_n) − q_n)/W, S_n = Σ_k q_nk.
+    private void WeightedLoss(string logits, double smoothing, IReadOnlyList<float> weights)
+    {
+        var k = _p.Classes;
+        var w = Constant("class_weights", [.. weights], 1, k);
+        var onehot = Node("OneHot", "target_onehot", [TrainingGraph.Labels, Int64Constant("classes", k), Constant("onehot_values", [0f, 1f], 2)], Int("axis", -1));
+        var targetWeight = ReduceSum(Node("Mul", "target_weight_k", [onehot, w]), "target_weight", keepDims: true, 1);
+        var hit = Node("Mul", "target_hit", [onehot, Node("Mul", "target_hit_weight", [targetWeight, Constant("one_minus_smoothing", [(float)(1 - smoothing)], 1)])]);
+        var target = Node("Add", "target", [hit, Node("Mul", "target_spread", [w, Constant("smoothing_per_class", [(float)(smoothing / k)], 1)])]);
+        var logp = Node("LogSoftmax", "log_probabilities", [logits], Int("axis", 1));
+        var total = ReduceSum(ReduceSum(Node("Mul", "target_log_probabilities", [target, logp]), "per_image_log_likelihood", keepDims: false, 1), "sum_log_likelihood", keepDims: false, 0);
+        var inverse = Node("Reciprocal", "inverse_target_weight", [ReduceSum(targetWeight, "sum_target_weight", keepDims: false, 0, 1)]);
+        _g.Node("Neg", TrainingGraph.Loss, [Node("Mul", "weighted_mean_log_likelihood", [total, inverse])]);
+        _names.Add(TrainingGraph.Loss);
+        _g.Output(TrainingGraph.Loss);
+        if (!_gradients) return;
+        var probabilities = Node("Softmax", "probabilities", [logits], Int("axis", 1));
+        var mass = ReduceSum(target, "target_mass", keepDims: true, 1);
+        var residual = Node("Sub", "probabilities_minus_target", [Node("Mul", "scaled_probabilities", [probabilities, mass]), target]);
+        _grads[logits] = Node("Mul", "logits_grad", [residual, inverse]);
+    }
+
     // ---- Plumbing -------------------------------------------------------------------------
 
     private void Record(Action backward)
@@ -349,6 +459,19 @@ internal sealed class TrainingGraphBuilder
         _names.Add(name);
         return name;
     }
+
+    private string Buffer(string name)
+    {
+        _g.Input(name, _p.Shapes[name].Select(d => (object)d).ToArray());
+        _buffers.Add(name);
+        _names.Add(name);
+        return name;
+    }
+
+    private string Epsilon() => _int64Constants.TryGetValue("epsilon_f", out var n) ? n : _int64Constants["epsilon_f"] = Constant("bn_epsilon", [(float)_p.Epsilon], 1);
+
+    private string ReduceMean(string x, string name, bool keepDims, params long[] axes) =>
+        Node("ReduceMean", name, [x], Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
 
     private void AddGrad(string tensor, string grad)
     {

@@ -28,16 +28,23 @@ internal sealed class TrainingSession : IDisposable
         Gradients = graph.HasGradients
             ? graph.Trainable.ToDictionary(n => n, n => new float[parameters.Values[n].Length], StringComparer.Ordinal)
             : new Dictionary<string, float[]>(StringComparer.Ordinal);
+        BatchStatistics = graph.BatchStatistics
+            .SelectMany(l => new[] { (l.MeanOutput, l.Channels), (l.VarianceOutput, l.Channels) })
+            .ToDictionary(x => x.Item1, x => new float[x.Channels], StringComparer.Ordinal);
     }
 
     /// <summary>The last run's gradient of each trainable tensor, by name.</summary>
     public IReadOnlyDictionary<string, float[]> Gradients { get; }
 
+    /// <summary>The last run's batch mean and biased variance of each training-mode batch-norm, by output name.</summary>
+    public IReadOnlyDictionary<string, float[]> BatchStatistics { get; }
+
     /// <summary>
     /// One forward (and, for a gradient graph, backward) pass over <paramref name="batch"/> images.
-    /// <paramref name="logits"/> and <paramref name="features"/> receive [batch, K] and [batch, D].
+    /// <paramref name="logits"/> and <paramref name="features"/> receive [batch, K] and [batch, D];
+    /// <paramref name="dropPathMasks"/> holds a [batch] mask for each of the graph's drop-path inputs.
     /// </summary>
-    public float Run(float[] pixels, long[] labels, int batch, float[] logits, float[]? features = null)
+    public float Run(float[] pixels, long[] labels, int batch, float[] logits, float[]? features = null, IReadOnlyDictionary<string, float[]>? dropPathMasks = null)
     {
         var r = _graph.Resolution;
         if (pixels.Length < (long)batch * 3 * r * r || labels.Length < batch || logits.Length < batch * _graph.Classes)
@@ -59,6 +66,23 @@ internal sealed class TrainingSession : IDisposable
         outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, featureBuffer.AsMemory(0, batch * _graph.FeatureDimension), [batch, _graph.FeatureDimension]));
         try
         {
+            foreach (var name in _graph.Buffers)
+            {
+                names.Add(name);
+                values.Add(OrtValue.CreateTensorValueFromMemory(_parameters.Values[name], _parameters.Shapes[name].Select(d => (long)d).ToArray()));
+            }
+            foreach (var input in _graph.DropPaths)
+            {
+                if (dropPathMasks is null || !dropPathMasks.TryGetValue(input.Name, out var mask) || mask.Length < batch)
+                    throw new ArgumentException($"The graph drops paths; a mask of {batch} values for '{input.Name}' is needed.", nameof(dropPathMasks));
+                names.Add(input.Name);
+                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, batch), [batch, 1, 1, 1]));
+            }
+            foreach (var (name, buffer) in BatchStatistics)
+            {
+                outputNames.Add(name);
+                outputs.Add(OrtValue.CreateTensorValueFromMemory(buffer, [buffer.Length]));
+            }
             foreach (var name in _graph.Trainable)
             {
                 var shape = _parameters.Shapes[name].Select(d => (long)d).ToArray();

@@ -41,13 +41,13 @@ public class FineTuneCliTests
     }
 
     [Fact]
-    public void Batch_norm_training_is_refused_with_a_clear_message()
+    public void Bad_class_weights_word_is_a_usage_error()
     {
         using var dir = new TempDir();
         var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
-        var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--fine-tune", "--random-init", "--train-batchnorm");
-        Assert.Equal(3, r.Code);
-        Assert.Contains("--train-batchnorm is not supported yet", r.Err, StringComparison.Ordinal);
+        var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--fine-tune", "--random-init", "--class-weights", "balanced");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--class-weights must be none or auto", r.Err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,32 @@
+using System.Text.Json;
+
+namespace EffNet.MLNet.Tests.FineTuning;
+
+/// <summary>The training options of <c>effnet train --fine-tune</c> reach the engine and model.json records them.</summary>
+public class FineTuneCliTrainingOptionsTests
+{
+    // Mutation: FineTuneRun drops TrainBatchNorm from the options -> fails (batchNorm says "frozen (evaluation mode; …").
+    // Mutation: FineTuneRun leaves ValidationFraction at 0 -> fails (validationFraction 0; no validation figures in the history).
+    [Fact]
+    public void Batch_norm_training_class_weights_and_early_stopping_are_recorded()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 5);
+        var model = dir.File("model.zip");
+        var r = CliTests.Effnet("train", "--data", data, "--out", model, "--fine-tune", "--random-init", "--epochs", "2",
+            "--resolution", "32", "--fine-tune-batch", "4", "--trainer", "sdca", "--quiet",
+            "--train-batchnorm", "--drop-path", "0.1", "--class-weights", "auto", "--patience", "3", "--validation-fraction", "0.4");
+        Assert.True(r.Code == 0, r.Err);
+
+        var fineTuning = JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement.GetProperty("fineTuning");
+        Assert.StartsWith("trained", fineTuning.GetProperty("batchNorm").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0.1, fineTuning.GetProperty("dropPath").GetDouble());
+        Assert.Equal("auto", fineTuning.GetProperty("classWeights").GetString());
+        Assert.Equal(0.4, fineTuning.GetProperty("validationFraction").GetDouble());
+        Assert.Equal(3, fineTuning.GetProperty("patience").GetInt32());
+        var history = fineTuning.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(2, history.Count);
+        Assert.All(history, e => Assert.InRange(e.GetProperty("validationAccuracy").GetDouble(), 0, 1));
+        Assert.InRange(fineTuning.GetProperty("chosenEpoch").GetInt32(), 1, 2);
+    }
+}
