@@ -10,6 +10,7 @@ EXPECTED = {
     "02-compound-scaling.ipynb": ["id='variants'", "<td style='text-align:right'>66,347,960</td>", "id='scaling-chart'", "<polyline"],
     "03-embeddings.ipynb": ["id='embedding-chart'", "<circle", "id='neighbours'", "<th>Similarity</th>"],
     "04-choose-a-variant.ipynb": ["id='sweep-table'", "id='sweep-chart'", "from the cache"],
+    "05-fine-tune.ipynb": ["id='history'", "id='curves'", "<polyline", "id='heldout'"],
 }
 # .NET Interactive renders a returned list of objects as an index/value table whose rows are
 # folded one-line summaries such as `Row { Variant = b0, … }`; the notebooks show HtmlTable instead.

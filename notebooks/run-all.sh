@@ -11,10 +11,11 @@ out="$root/artifacts/notebooks"
 tools="$root/artifacts/tools"
 feed=$(mktemp -d "${TMPDIR:-/tmp}/effnet-notebook-feed.XXXXXX")
 version="0.1.0-run.$(date -u +%Y%m%d%H%M%S).$$"
-trap 'rm -rf "$feed" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/effnet.mlnet/$version"' EXIT
+trap 'rm -rf "$feed" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/effnet.mlnet/$version" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/effnet.mlnet.finetuning/$version"' EXIT
 mkdir -p "$out" "$tools"
 
 dotnet pack src/EffNet.MLNet -c Release -o "$feed" --nologo -v quiet -p:Version="$version"
+dotnet pack src/EffNet.MLNet.FineTuning -c Release -o "$feed" --nologo -v quiet -p:Version="$version"   # notebook 05
 
 if [ ! -x "$tools/dotnet-repl" ]; then
   dotnet tool install --tool-path "$tools" dotnet-repl --version 0.3.259 >/dev/null
@@ -26,7 +27,7 @@ for source in "$root"/notebooks/*.ipynb; do
   notebook=$(basename "$source")
   echo "== $notebook"
   run="$out/${notebook%.ipynb}.input.ipynb"
-  sed -e "s#/tmp/effnet-mlnet-feed#$feed#g" -e "s#EffNet.MLNet, 0.1.0#EffNet.MLNet, $version#g" "$source" > "$run"
+  sed -e "s#/tmp/effnet-mlnet-feed#$feed#g" -e "s#EffNet.MLNet, 0.1.0#EffNet.MLNet, $version#g" -e "s#EffNet.MLNet.FineTuning, 0.1.0#EffNet.MLNet.FineTuning, $version#g" "$source" > "$run"
   if ! (cd "$root/notebooks" && "$tools/dotnet-repl" --run "$run" --exit-after-run --output-path "$out/$notebook" > "$out/${notebook%.ipynb}.log" 2>&1); then
     echo "FAILED: $notebook (log: $out/${notebook%.ipynb}.log)"; tail -20 "$out/${notebook%.ipynb}.log"; status=1; continue
   fi

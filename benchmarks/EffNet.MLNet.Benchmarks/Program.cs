@@ -2,6 +2,10 @@ using EffNet.MLNet.Benchmarks;
 
 // Benchmarks print ratios measured side by side in one run; see docs/BENCHMARKS.md.
 var command = args.Length > 0 ? args[0] : "graph";
+// Fine-tuning against PyTorch (docs/BENCHMARKS.md, "Fine-tuning"); their own options.
+if (command == "finetune-learning") return FineTuneLearningBenchmark.Run(args[1..]);
+if (command == "finetune-speed") return FineTuneSpeedBenchmark.Run(args[1..]);
+if (command == "finetune-speed-one") return FineTuneSpeedBenchmark.RunOne(args[1..]);
 BenchmarkArgs options;
 try
 {

@@ -59,6 +59,8 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         var modelPath = Path.GetFullPath(s.Model);
         ModelFiles.Existing(modelPath);
         var old = ModelFiles.LoadReport(modelPath);
+        // A fine-tuned model's weights are reused as they are, so its fine-tuning record stays true of the new model.
+        var fineTuning = FineTuneRecord.Read(ModelFiles.ReportPath(modelPath));
         var output = Path.GetFullPath(s.Out ?? Path.ChangeExtension(modelPath, ".retrained.zip"));
         var namedOld = s.Out is not null && output == modelPath;
         ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
@@ -89,7 +91,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,
-                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage),
+                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning),
             (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
     }
 }

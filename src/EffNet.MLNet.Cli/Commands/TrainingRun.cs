@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using EffNet.MLNet.Imaging;
 using EffNet.MLNet.Training;
 using Microsoft.ML;
@@ -13,7 +12,7 @@ internal static class TrainingRun
     public sealed record Request(
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
         int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false,
-        Sweep.SweepResult? Sweep = null);
+        Sweep.SweepResult? Sweep = null, System.Text.Json.Nodes.JsonNode? FineTuning = null);
 
     public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default) =>
         Execute(r, (quiet, _) => resolveBackbone(quiet), cancellationToken);
@@ -73,14 +72,15 @@ internal static class TrainingRun
                 e.Validation?.MicroAccuracy, e.Validation?.MacroAccuracy, e.Validation?.LogLoss, e.Duration.TotalSeconds, e.Skipped)).ToList(),
             Sweep = r.Sweep,
         };
-        report.Save(reportPath);
+        var reportJson = FineTuneRecord.ToJson(report, r.FineTuning);
+        AtomicFile.WriteAllText(reportPath, reportJson);
         ConfusionPicture.Save(result.Validation, ModelFiles.ConfusionPath(r.Output));
 
         var inv = CultureInfo.InvariantCulture;
         var m = result.Validation;
         if (r.Json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(report, ModelReport.Json));
+            Console.Out.WriteLine(reportJson);
             return ExitCodes.Success;
         }
         if (r.Quiet)

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""PyTorch side of `EffNet.MLNet.Benchmarks finetune-learning` and `finetune-speed` (Debian's python3-torch).
+
+    /usr/bin/python3 benchmarks/finetune/torch_finetune.py learn START DATA SEED EPOCHS LR UNFREEZE BATCH THREADS
+    /usr/bin/python3 benchmarks/finetune/torch_finetune.py speed UNFREEZE RESOLUTION BATCH THREADS STEPS
+
+learn: torchvision's efficientnet_b0 loads START (the state_dict the C# side wrote: the same seeded, data-calibrated
+start) strictly, trains on DATA's train_pixels/train_labels (RGB 0..255, the C# decoder's pixels, no augmentation)
+with the C# recipe (batch-norm frozen: model.eval(); AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05 on
+convolution and linear weights only; linear warm-up over the first epoch then cosine to zero, per step; label
+smoothing 0.1; a seeded shuffle each epoch) and prints one JSON line with the held-out accuracy.
+speed: images/s of full training steps on synthetic input, batch-norm frozen, and the peak resident memory.
+"""
+import json
+import math
+import os
+import resource
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+WEIGHT_DECAY, SMOOTHING, WARMUP_EPOCHS = 0.05, 0.1, 1
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    dtypes = {"F32": torch.float32, "I64": torch.int64}
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        dtype = dtypes[entry["dtype"]]
+        t = torch.frombuffer(bytearray(data[start:end]), dtype=dtype) if end > start else torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(entry["shape"]).clone()
+    return out
+
+
+def trainable(model, unfreeze):
+    """all, head, or top:K (the last K of the seven stages, the head convolution and the classifier), as the C# Unfreeze."""
+    if unfreeze == "all":
+        return list(model.parameters())
+    keep = list(model.classifier.parameters())
+    if unfreeze.startswith("top:"):
+        k = int(unfreeze[4:])
+        for index in range(8 - k, 9):
+            keep += list(model.features[index].parameters())
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in keep:
+        p.requires_grad_(True)
+    return keep
+
+
+def optimizer_for(params, lr):
+    decay = [p for p in params if p.dim() > 1]
+    rest = [p for p in params if p.dim() <= 1]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+def learn(start, data, seed, epochs, lr, unfreeze, batch, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    tensors = read_safetensors(data)
+    x, y = tensors["train_pixels"], tensors["train_labels"].long()
+    hx, hy = tensors["heldout_pixels"], tensors["heldout_labels"].long()
+    classes = int(y.max().item()) + 1
+    model = torchvision.models.efficientnet_b0(weights=None, num_classes=classes)
+    model.load_state_dict(read_safetensors(start), strict=True)
+    model.eval()   # batch-norm statistics frozen, no dropout: the C# training graph
+    optimizer = optimizer_for(trainable(model, unfreeze), lr)
+    per_epoch = math.ceil(len(y) / batch)
+    warmup, total = WARMUP_EPOCHS * per_epoch, epochs * per_epoch
+
+    def schedule(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    generator = torch.Generator().manual_seed(seed)
+    began = time.time()
+    history = []
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=generator)
+        loss_sum = correct = 0.0
+        for b in range(per_epoch):
+            idx = order[b * batch:(b + 1) * batch]
+            logits = model((x[idx] / 255.0 - MEAN) / STD)
+            loss = F.cross_entropy(logits, y[idx], label_smoothing=SMOOTHING)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == y[idx]).sum().item()
+        history.append({"loss": loss_sum / len(y), "accuracy": correct / len(y)})
+    seconds = time.time() - began
+    with torch.no_grad():
+        predicted = torch.cat([model((hx[i:i + 64] / 255.0 - MEAN) / STD).argmax(1) for i in range(0, len(hy), 64)])
+    print(json.dumps({"seed": seed, "heldout": (predicted == hy).float().mean().item(), "seconds": seconds,
+                      "imagesPerSecond": epochs * len(y) / seconds, "history": history}))
+
+
+def speed(unfreeze, resolution, batch, threads, steps):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model = torchvision.models.efficientnet_b0(weights=None, num_classes=10).eval()
+    optimizer = optimizer_for(trainable(model, unfreeze), 1e-5)
+    x = torch.rand(batch, 3, resolution, resolution) * 255
+    y = torch.arange(batch) % 10
+
+    def step():
+        loss = F.cross_entropy(model((x / 255.0 - MEAN) / STD), y, label_smoothing=SMOOTHING)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    step()   # warm-up
+    began = time.time()
+    for _ in range(steps):
+        step()
+    rate = steps * batch / (time.time() - began)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"imagesPerSecond": rate, "peakBytes": peak, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "learn" and len(sys.argv) == 10:
+        a = sys.argv[2:]
+        learn(a[0], a[1], int(a[2]), int(a[3]), float(a[4]), a[5], int(a[6]), int(a[7]))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "speed" and len(sys.argv) == 7:
+        a = sys.argv[2:]
+        speed(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]))
+    else:
+        sys.exit(__doc__)

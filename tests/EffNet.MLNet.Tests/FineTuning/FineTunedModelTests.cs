@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text.Json;
+using EffNet.MLNet.FineTuning;
+using EffNet.MLNet.Imaging;
+using EffNet.MLNet.Onnx;
+using EffNet.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.Transforms.Image;
+using Xunit.Abstractions;
+
+namespace EffNet.MLNet.Tests.FineTuning;
+
+/// <summary>One model made by <c>effnet train --fine-tune</c> (random start, 64 px, one epoch), shared by <see cref="FineTunedModelTests"/>.</summary>
+public sealed class FineTunedModel : IDisposable
+{
+    public const int Resolution = 64;
+
+    private readonly TempDir _dir = new();
+
+    public FineTunedModel()
+    {
+        Data = SampleData.CopyFirst(_dir.File("data"), perLabel: 8);
+        Home = _dir.File("home");
+        Model = _dir.File("model.zip");
+        // LBFGS, not SDCA: with eight images a class SDCA's L1 penalty can zero every weight, and scores that ignore the image prove nothing.
+        var train = CliTests.EffnetWithHome(Home, "train", "--data", Data, "--out", Model, "--fine-tune", "--random-init", "--epochs", "1",
+            "--resolution", Resolution.ToString(CultureInfo.InvariantCulture), "--fine-tune-batch", "8", "--trainer", "lbfgs", "--quiet");
+        Assert.True(train.Code == 0, train.Err);
+        // Two images a class that neither fine-tuning nor the head saw.
+        Images = new[] { "checkers", "discs", "stripes" }
+            .SelectMany(l => Directory.GetFiles(Path.Combine(SampleData.Folder, l)).Order(StringComparer.Ordinal).Skip(20).Take(2)).ToList();
+    }
+
+    public string Data { get; }
+    public string Home { get; }
+    public string Model { get; }
+    public string Weights => _dir.File("model.finetuned.safetensors");
+    public List<string> Images { get; }
+    public string File(string name) => _dir.File(name);
+
+    public static JsonElement Report(string model) => JsonDocument.Parse(System.IO.File.ReadAllText(Path.ChangeExtension(model, ".json"))).RootElement;
+
+    public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>
+/// A fine-tuned model.zip is an ordinary model: retrain keeps its fine-tuning record, int8, <c>export --model</c>,
+/// <see cref="PooledPredictor"/> and a stock-only consumer serve it, training and serving compute the same
+/// features, and its state_dict loads in PyTorch and gives the library's features.
+/// </summary>
+public class FineTunedModelTests(FineTunedModel m, ITestOutputHelper output) : IClassFixture<FineTunedModel>
+{
+    /// <summary>
+    /// Mutation: RetrainCommand passes FineTuning: null to TrainingRun -> fails (model.json has no fineTuning).
+    /// Mutation: TrainingRun prints JsonSerializer.Serialize(report) for --json -> fails (stdout has no fineTuning).
+    /// </summary>
+    [Fact]
+    public void Retrain_keeps_the_fine_tuning_record_and_the_fine_tuned_backbone()
+    {
+        var retrained = m.File("retrained.zip");
+        var r = CliTests.EffnetWithHome(m.Home, "retrain", "--model", m.Model, "--data", m.Data, "--out", retrained, "--json");
+        Assert.True(r.Code == 0, r.Err);
+        var before = FineTunedModel.Report(m.Model);
+        var after = FineTunedModel.Report(retrained);
+        Assert.True(after.TryGetProperty("fineTuning", out var kept), "retrain dropped model.json's fineTuning record");
+        Assert.Equal(JsonSerializer.Serialize(before.GetProperty("fineTuning")), JsonSerializer.Serialize(kept));
+        Assert.Equal(JsonSerializer.Serialize(kept), JsonSerializer.Serialize(JsonDocument.Parse(r.Out).RootElement.GetProperty("fineTuning")));
+        // The same fine-tuned weights at the same resolution: the same backbone, so every feature came from the cache.
+        Assert.Equal(before.GetProperty("backbone").GetProperty("identity").GetString(), after.GetProperty("backbone").GetProperty("identity").GetString());
+        Assert.Equal(m.Weights, after.GetProperty("settings").GetProperty("weightsPath").GetString());
+        Assert.Equal(0, after.GetProperty("data").GetProperty("featurizedImages").GetInt32());
+    }
+
+    /// <summary>Mutation: RetrainCommand sets resolution = null (the variant's own 224) -> fails (crop 224, not 64).</summary>
+    [Fact]
+    public void Int8_retrain_of_a_fine_tuned_model_serves_at_the_fine_tuned_resolution()
+    {
+        var int8 = m.File("int8.zip");
+        var r = CliTests.EffnetWithHome(m.Home, "retrain", "--model", m.Model, "--data", m.Data, "--out", int8, "--precision", "int8", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        var report = FineTunedModel.Report(int8);
+        Assert.Equal("int8", report.GetProperty("backbone").GetProperty("precision").GetString());
+        Assert.Equal(FineTunedModel.Resolution, report.GetProperty("backbone").GetProperty("cropSize").GetInt32());
+        Assert.True(report.TryGetProperty("fineTuning", out _));
+
+        // Served by PooledPredictor and by a stock-only consumer alike. (Labels are not compared with the fp32 model's:
+        // after one epoch from a random start the head is near chance, and int8 features move its close calls.)
+        using var quantized = new PooledPredictor(int8);
+        var pooled = m.Images.Select(i => quantized.Predict(i)).ToList();
+        Assert.All(pooled, p => Assert.Null(p.Error));
+        var stock = PortableModelTests.RunConsumer([int8, .. m.Images]);
+        for (var i = 0; i < m.Images.Count; i++)
+        {
+            Assert.Equal(pooled[i].PredictedLabel, stock[i].Label);
+            Assert.True(ParityCheck.RelativeError(pooled[i].Score, stock[i].Scores) <= 1e-4, $"{m.Images[i]}: PooledPredictor and the stock consumer disagree on the int8 model");
+        }
+    }
+
+    /// <summary>
+    /// export --model's ONNX classifier, PooledPredictor and a stock-only consumer (no EffNet.MLNet) give the same scores.
+    /// Mutation: ExportCommand ignores model.json's crop (exports at the variant's 224) -> fails (input size 256, not 73).
+    /// </summary>
+    [Fact]
+    public void Export_pooled_predictor_and_the_stock_consumer_agree_on_a_fine_tuned_model()
+    {
+        using var predictor = new PooledPredictor(m.Model);
+        var pooled = m.Images.Select(i => predictor.Predict(i)).ToList();
+        Assert.All(pooled, p => Assert.Null(p.Error));
+        // Scores that ignore the image would make every comparison below vacuous.
+        Assert.Contains(pooled, p => p.Score.Zip(pooled[0].Score).Any(s => Math.Abs(s.First - s.Second) > 0.01));
+
+        var stock = PortableModelTests.RunConsumer([m.Model, .. m.Images]);
+        for (var i = 0; i < m.Images.Count; i++)
+        {
+            Assert.Equal(pooled[i].PredictedLabel, stock[i].Label);
+            Assert.True(ParityCheck.RelativeError(pooled[i].Score, stock[i].Scores) <= 1e-4, $"{m.Images[i]}: PooledPredictor and the stock consumer disagree");
+        }
+
+        var onnx = m.File("classifier.onnx");
+        var export = CliTests.Effnet("export", "--model", m.Model, "--out", onnx, "--force");
+        Assert.True(export.Code == 0, export.Err);
+        var size = int.Parse(TrainedClassifiers.Metadata(onnx)["effnet.input_size"], CultureInfo.InvariantCulture);
+        // The classifier takes the square the stock chain resizes to (64 px · 256/224) and crops 64 inside.
+        Assert.Equal(FineTunedModel.Report(m.Model).GetProperty("backbone").GetProperty("resizeSize").GetInt32(), size);
+        Assert.Equal(73, size);
+        using var session = new InferenceSession(onnx);
+        var input = new DenseTensor<float>(StockPixels(m.Images, size), [m.Images.Count, 3, size, size]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(ClassifierOnnxExporter.InputName, input)]);
+        var scores = results.Single(r => r.Name == ClassifierOnnxExporter.ScoresName).AsEnumerable<float>().ToArray();
+        var labels = TrainedClassifiers.Labels(onnx);
+        for (var i = 0; i < m.Images.Count; i++)
+        {
+            var row = scores.AsSpan(i * labels.Length, labels.Length).ToArray();
+            Assert.True(ParityCheck.RelativeError(pooled[i].Score, row) <= 1e-4, $"{m.Images[i]}: the exported ONNX and PooledPredictor disagree");
+        }
+    }
+
+    /// <summary>
+    /// Train/serve parity on the fine-tuned backbone: the features training computes (the fast decoder, the
+    /// library's featurizer on the fine-tuned weights) equal the saved .zip's own feature column when stock
+    /// ML.NET loads it. Mutation: FineTuneRun passes the variant's own resolution to the featurizer -> fails
+    /// (the saved chain runs at 224, the training side here at 64).
+    /// </summary>
+    [Fact]
+    public void Training_features_equal_the_saved_fine_tuned_models_features()
+    {
+        var ml = new MLContext(0);
+        var rows = m.Images.Select(p => new ImageRow { ImagePath = p }).ToList();
+        var backbone = EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions { WeightsPath = m.Weights, Resolution = FineTunedModel.Resolution });
+        using var featurizer = ml.Transforms.ExtractEfficientNetFeatures(backbone).Fit(ml.Data.LoadFromEnumerable(rows));
+        var training = ml.Data.CreateEnumerable<FeaturizerTests.FeatureRow>(featurizer.Transform(ml.Data.LoadFromEnumerable(rows)), reuseRowObject: false)
+            .Select(r => r.Features).ToList();
+
+        var stockMl = new MLContext(1);
+        var saved = stockMl.Model.Load(m.Model, out _);
+        var scored = saved.Transform(stockMl.Data.LoadFromEnumerable(rows));
+        var serving = ColumnValues(scored, scored.Schema.First(c => c.Name == "Features"));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var cosine = FeaturizerTests.Cosine(training[i], serving[i]);
+            output.WriteLine($"{Path.GetFileName(m.Images[i])}: cosine {cosine:F6}");
+            Assert.True(cosine >= 0.999, $"{m.Images[i]}: training and the saved fine-tuned model disagree (cosine {cosine:F6})");
+        }
+        // Input-sensitive enough for 0.999 to mean something: two different images are far below it.
+        Assert.True(FeaturizerTests.Cosine(training[0], training[^1]) < 0.99);
+    }
+
+    /// <summary>
+    /// The saved state_dict is torchvision's: efficientnet_b0(num_classes=3).load_state_dict(strict=True) takes it,
+    /// and PyTorch's features on the same pixels equal the library's (max relative error ≤ 1e-4).
+    /// Mutation: StateDictWriter.WriteTorchvision leaves out num_batches_tracked -> fails (strict load: missing keys).
+    /// Mutation: NetworkParameters.ToFolded... (features differ) is guarded by the error bound: measured error printed below.
+    /// </summary>
+    [Fact]
+    public void Saved_state_dict_loads_in_pytorch_strictly_and_gives_the_librarys_features()
+    {
+        const int count = 4;
+        var backbone = EfficientNetBackbone.Resolve(new EfficientNetFeaturizerOptions { WeightsPath = m.Weights, Resolution = FineTunedModel.Resolution });
+        // The serving graph takes the resize square (73 px) and crops the centre 64 inside; PyTorch is given that crop.
+        int side = backbone.ResizeSize, crop = backbone.Resolution, offset = (side - crop) / 2;
+        var pixels = new float[count * 3 * side * side];
+        for (var i = 0; i < count; i++)
+            Assert.False(FastImageDecoder.Decode(m.Images[i], side, pixels.AsSpan(i * 3 * side * side, 3 * side * side)));
+        using var session = new FeatureSession(backbone.ToBytes(), 2);
+        var features = session.Run(pixels, count);
+        var cropped = new float[count * 3 * crop * crop];
+        for (var plane = 0; plane < count * 3; plane++)
+            for (var y = 0; y < crop; y++)
+                pixels.AsSpan(plane * side * side + (y + offset) * side + offset, crop).CopyTo(cropped.AsSpan(plane * crop * crop + y * crop, crop));
+        var reference = m.File("library-features.safetensors");
+        StateDictWriter.Write(reference, [("pixels", [count, 3, crop, crop], cropped), ("features", [count, features.Length / count], features)]);
+
+        var stdout = TorchvisionFixtures.RunPython(Path.Combine(RepoPaths.Root, "tests", "fixtures", "check_finetuned_state_dict.py"), m.Weights, reference, "3");
+        var result = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        var error = result.GetProperty("error").GetDouble();
+        output.WriteLine($"PyTorch loaded {result.GetProperty("tensors").GetInt32()} tensors; max relative error of the features {error:E2}");
+        Assert.True(error <= 1e-4, $"PyTorch's features on the fine-tuned state_dict differ from the library's: {error:E2}");
+    }
+
+    private static List<float[]> ColumnValues(IDataView view, DataViewSchema.Column column)
+    {
+        var values = new List<float[]>();
+        using var cursor = view.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        var buffer = default(VBuffer<float>);
+        while (cursor.MoveNext())
+        {
+            getter(ref buffer);
+            values.Add(buffer.DenseValues().ToArray());
+        }
+        return values;
+    }
+
+    private static float[] StockPixels(IReadOnlyList<string> images, int size)
+    {
+        var ml = new MLContext(0);
+        var input = ml.Data.LoadFromEnumerable(images.Select(p => new ImageRow { ImagePath = p }));
+        var pipeline = ml.Transforms.LoadImages("Image", "", nameof(ImageRow.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Resized", size, size, "Image", ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Resized"));
+        return pipeline.Fit(input).Transform(input).GetColumn<float[]>("Pixels").SelectMany(p => p).ToArray();
+    }
+}
