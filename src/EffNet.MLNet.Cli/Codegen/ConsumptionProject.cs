@@ -142,10 +142,11 @@ internal static class ConsumptionProject
             /// </summary>
             public static class ImageModel
             {
-                private static readonly Lazy<PooledPredictor> Predictor = new(() => new PooledPredictor(ModelPath), LazyThreadSafetyMode.ExecutionAndPublication);
-
                 /// <summary>The model file, copied to the output folder of every project that references this one.</summary>
                 public static string ModelPath { get; } = Path.Combine(AppContext.BaseDirectory, {{CSharpText.Literal(m.ModelFile)}});
+
+                // Declared after ModelPath: static initializers run in order.
+                private static readonly Lazy<PooledPredictor> Predictor = new(() => new PooledPredictor(ModelPath), LazyThreadSafetyMode.ExecutionAndPublication);
 
                 /// <summary>The class names, in the order of <see cref="ModelOutput.Score"/>.</summary>
                 public static IReadOnlyList<string> Labels { get; } =
