@@ -40,6 +40,21 @@ internal static class Reports
         AnsiConsole.Write(confusion);
     }
 
+    /// <summary>With class weights: each label's weight and its validation recall without and with them.</summary>
+    public static void ClassWeights(TrainingResult result)
+    {
+        if (result.ClassWeights is not { } weights || result.UnweightedValidation is not { } before) return;
+        var table = new Table().Border(TableBorder.Rounded).Title("Class weights (validation recall without → with)")
+            .AddColumns("label", "support", "weight", "recall unweighted", "recall weighted");
+        foreach (var c in result.Validation.PerClass)
+        {
+            var old = before.PerClass.First(p => p.Label == c.Label);
+            table.AddRow(Inert.Name(c.Label), c.Support.ToString(Inv), weights[c.Label].ToString("0.000", Inv), old.Recall.ToString("0.000", Inv), c.Recall.ToString("0.000", Inv));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine(string.Create(Inv, $"Macro recall (macro-accuracy): {before.MacroAccuracy:0.000} unweighted, [bold]{result.Validation.MacroAccuracy:0.000}[/] weighted."));
+    }
+
     public static void Predictions(IReadOnlyList<PredictCommand.ImageResult> predictions, IReadOnlyList<LabeledImage>? truth)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumn("image");

@@ -37,6 +37,10 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [DefaultValue(false)]
         public bool Json { get; init; }
 
+        [CommandOption("--class-weights <auto|none|FILE>")]
+        [Description("auto, none or a JSON file of label to weight. Default: what model.json records (auto in older models).")]
+        public string? ClassWeights { get; init; }
+
         [CommandOption("--precision <fp32|int8>")]
         [Description("fp32 or int8. Default: the model's own; int8 calibrates again on the images model.json names, or on --calibration.")]
         public string? Precision { get; init; }
@@ -48,6 +52,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Precision is not null && PrecisionOption.Problem(Precision, null) is { } precision) return ValidationResult.Error(precision);
+            if (ClassWeights is not null && ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
             if (Calibration is not null && !Directory.Exists(Calibration)) return ValidationResult.Error($"--calibration '{Calibration}' is not a folder.");
             var data = DataSource.Validate(Data);
             return data.Successful ? base.Validate() : data;
@@ -91,7 +96,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,
-                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning),
+                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning, ClassWeights: s.ClassWeights ?? st.ClassWeights ?? "auto"),
             (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
     }
 }

@@ -83,6 +83,11 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         [DefaultValue("sweep.json")]
         public string Out { get; init; } = "sweep.json";
 
+        [CommandOption("--class-weights <auto|none|FILE>")]
+        [Description(ClassWeightsOption.Description)]
+        [DefaultValue("auto")]
+        public string ClassWeights { get; init; } = "auto";
+
         [CommandOption("--force")]
         [Description("Overwrite --out and its chart if they exist.")]
         [DefaultValue(false)]
@@ -102,6 +107,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             if (WeightsDir is not null && RandomInit) return ValidationResult.Error("Give at most one of --weights-dir DIR and --random-init.");
             if (SweepRunner.PrecisionProblem(Precision, "--precision") is { } precision) return ValidationResult.Error(precision);
             if (PrecisionOption.TargetProblem(Int8Target, Int8MaxFloat, Precision == "int8") is { } target) return ValidationResult.Error(target);
+            if (ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
             if (Folds is < 2 or > 50) return ValidationResult.Error($"--folds must lie in [2, 50], not {Folds}.");
             if (TimeBudget is <= 0) return ValidationResult.Error($"--time-budget must be positive, not {TimeBudget}.");
             if (MaxMsPerImage is <= 0) return ValidationResult.Error($"--max-ms-per-image must be positive, not {MaxMsPerImage}.");
@@ -136,8 +142,13 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             return names.Count > 0 ? names : new SweepOptions().Variants;
         }
 
-        public SweepOptions ToOptions() => new()
+        public SweepOptions ToOptions()
         {
+            var (weighting, weights, _) = ClassWeightsOption.Parse(ClassWeights);
+            return new()
+            {
+            ClassWeighting = weighting,
+            ClassWeights = weights,
             Variants = VariantList(),
             RandomInit = RandomInit,
             WeightsSeed = WeightsSeed,
@@ -153,7 +164,8 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             SkipBadImages = !FailOnBadImage,
             AcceptTruncatedImages = AcceptTruncated,
             OnCacheWarning = warning => Console.Error.WriteLine("warning: " + InertText.Line(warning)),
-        };
+            };
+        }
 
         private static IEnumerable<string> Split(string? list) =>
             (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -37,6 +37,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("With auto: try no further trainer once this many seconds are spent.")]
         public double? TimeBudget { get; init; }
 
+        [CommandOption("--class-weights <auto|none|FILE>")]
+        [Description(ClassWeightsOption.Description)]
+        [DefaultValue("auto")]
+        public string ClassWeights { get; init; } = "auto";
+
         [CommandOption("--force")]
         [Description("Overwrite --out (and its model.json) if they exist.")]
         [DefaultValue(false)]
@@ -131,6 +136,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 try { Trainers.Parse(Trainer); }
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
+            if (ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
             if (FineTune && FineTuneRun.Problem(this) is { } fineTune) return ValidationResult.Error(fineTune);
             if (IsAutomaticVariant && Weights is not null)
@@ -147,7 +153,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
-                FailOnBadImage: s.FailOnBadImage),
+                FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),
             (Func<bool, IReadOnlyList<string>, EfficientNetBackbone>)s.ResolveBackbone, cancellationToken);
     }
 
@@ -157,8 +163,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         var quiet = s.Quiet || s.Json;
         var (images, _) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
+        var (weighting, weights, _) = ClassWeightsOption.Parse(s.ClassWeights);
         var options = Sweep.SweepOptions.ForAutomaticVariant with
         {
+            ClassWeighting = weighting,
+            ClassWeights = weights,
             RandomInit = s.RandomInit,
             WeightsSeed = s.InitSeed,
             Seed = s.Seed,
@@ -184,7 +193,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Inert.Markup(chosen)}[/].");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
-                FailOnBadImage: s.FailOnBadImage, Sweep: sweep),
+                FailOnBadImage: s.FailOnBadImage, Sweep: sweep, ClassWeights: s.ClassWeights),
             (Func<bool, IReadOnlyList<string>, EfficientNetBackbone>)backbone.ResolveBackbone, cancellationToken);
     }
 

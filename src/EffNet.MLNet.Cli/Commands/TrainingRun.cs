@@ -12,7 +12,7 @@ internal static class TrainingRun
     public sealed record Request(
         string Data, string Output, EfficientNetFeaturizerOptions Backbone, string TrainerOption, double ValidationFraction,
         int Seed, double? TimeBudget, bool Quiet, bool Json, string? ExpectedIdentity = null, bool FailOnBadImage = false,
-        Sweep.SweepResult? Sweep = null, System.Text.Json.Nodes.JsonNode? FineTuning = null);
+        Sweep.SweepResult? Sweep = null, System.Text.Json.Nodes.JsonNode? FineTuning = null, string ClassWeights = "auto");
 
     public static int Execute(Request r, Func<bool, EfficientNetBackbone> resolveBackbone, CancellationToken cancellationToken = default) =>
         Execute(r, (quiet, _) => resolveBackbone(quiet), cancellationToken);
@@ -25,6 +25,7 @@ internal static class TrainingRun
         var reportPath = ModelFiles.ReportPath(r.Output);
         var quiet = r.Quiet || r.Json;
         Directory.CreateDirectory(Path.GetDirectoryName(r.Output)!);
+        var (weighting, givenWeights, recordedWeights) = ClassWeightsOption.Parse(r.ClassWeights);
         var (images, bad) = BadImages.CheckHeaders(BadImages.LoadDataset(r.Data), r.FailOnBadImage);
         BadImages.Print(bad);
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be read.");
@@ -41,12 +42,16 @@ internal static class TrainingRun
         bad.AddRange(featurized.BadImages);
         if (table.Count == 0) throw new InvalidDataException($"None of the images under '{r.Data}' can be used.");
         images = [.. table.Images];
+        // A weights file that misses a label of this data is named before any training.
+        ClassWeightRule.Resolve([.. images.Select(i => i.Label)], weighting, givenWeights, recordedWeights);
         var options = new TrainingOptions
         {
             Trainer = r.TrainerOption == "auto" ? null : Trainers.Parse(r.TrainerOption),
             ValidationFraction = r.ValidationFraction,
             Seed = r.Seed,
             TimeBudget = r.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
+            ClassWeighting = weighting,
+            ClassWeights = givenWeights,
         };
         var result = quiet
             ? ImageClassifierTrainer.Train(ml, featurizer, table, options, cancellationToken)
@@ -62,7 +67,10 @@ internal static class TrainingRun
             Backbone = BackboneReport.From(backbone),
             Trainer = result.Trainer.ToString().ToLowerInvariant(),
             Settings = new TrainingSettingsReport(r.TrainerOption, r.ValidationFraction, r.Seed, r.TimeBudget,
-                r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed ?? 0, r.Backbone.Variant, Weights.CheckpointFamilies.DisplayName(backbone.WeightsFamily)),
+                r.Backbone.WeightsPath, r.Backbone.RandomInit, r.Backbone.Seed ?? 0, r.Backbone.Variant, Weights.CheckpointFamilies.DisplayName(backbone.WeightsFamily))
+            {
+                ClassWeights = recordedWeights,
+            },
             Data = new DataReport(Path.GetFullPath(r.Data), images.Count, result.TrainCount, result.ValidationCount,
                 images.GroupBy(i => i.Label).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
                 result.ValidationImages.Select(i => i.ImagePath).ToList(), images.Count - hits, hits, bad.Count),
@@ -71,6 +79,8 @@ internal static class TrainingRun
             Leaderboard = result.Leaderboard.Select(e => new LeaderboardReport(e.Trainer.ToString().ToLowerInvariant(),
                 e.Validation?.MicroAccuracy, e.Validation?.MacroAccuracy, e.Validation?.LogLoss, e.Duration.TotalSeconds, e.Skipped)).ToList(),
             Sweep = r.Sweep,
+            ClassWeights = result.ClassWeights,
+            UnweightedMetrics = result.UnweightedValidation,
         };
         var reportJson = FineTuneRecord.ToJson(report, r.FineTuning);
         AtomicFile.WriteAllText(reportPath, reportJson);
@@ -86,11 +96,12 @@ internal static class TrainingRun
         if (r.Quiet)
         {
             Console.Out.WriteLine(string.Create(inv,
-                $"{report.Trainer}: micro-accuracy {m.MicroAccuracy:0.000}, macro-accuracy {m.MacroAccuracy:0.000}, log-loss {m.LogLoss:0.000} on {m.Rows} validation images; {images.Count - hits} images featurized, {hits} from the cache; saved {InertText.Line(r.Output)}"));
+                $"{report.Trainer}: micro-accuracy {m.MicroAccuracy:0.000}, macro-accuracy {m.MacroAccuracy:0.000}, log-loss {m.LogLoss:0.000} on {m.Rows} validation images{(result.ClassWeights is null ? "" : ", classes weighted")}; {images.Count - hits} images featurized, {hits} from the cache; saved {InertText.Line(r.Output)}"));
             return ExitCodes.Success;
         }
         Reports.Leaderboard(result);
         Reports.Metrics(m);
+        Reports.ClassWeights(result);
         AnsiConsole.MarkupLine(string.Create(inv, $"{images.Count - hits} images featurized, {hits} taken from the feature cache."));
         AnsiConsole.MarkupLine($"Saved [green]{Inert.Markup(r.Output)}[/], [green]{Inert.Markup(reportPath)}[/] and the confusion matrix picture (trainer {report.Trainer}).");
 

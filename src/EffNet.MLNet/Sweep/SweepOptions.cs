@@ -36,6 +36,12 @@ public sealed record SweepOptions
     /// <summary>Seed of the folds and the trainer.</summary>
     public int Seed { get; init; }
 
+    /// <summary>How the probe weights images by class, as training does. Default: <see cref="ClassWeighting.Auto"/>.</summary>
+    public ClassWeighting ClassWeighting { get; init; } = ClassWeighting.Auto;
+
+    /// <summary>Explicit weight per label; when set, <see cref="ClassWeighting"/> is not used.</summary>
+    public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
+
     /// <summary>The linear probe fitted on each fold. Default: L-BFGS maximum entropy.</summary>
     public TrainerKind Trainer { get; init; } = TrainerKind.Lbfgs;
 

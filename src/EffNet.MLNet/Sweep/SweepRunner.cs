@@ -211,6 +211,9 @@ public static class SweepRunner
         var fold = AssignFolds(table.Images, options.Folds, options.Seed, trainOnly);
         var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Fit(table.ToDataView(ml));
+        // The same per-class weights training would use, so the sweep compares variants as they will be trained.
+        var weights = ClassWeightRule.Resolve(table.Images.Select(i => i.Label).ToList(), options.ClassWeighting, options.ClassWeights, "SweepOptions.ClassWeights");
+        var weightColumn = weights is null ? null : FeatureTable.WeightColumn;
         var accuracies = new List<double>();
         var ratios = new List<double>();
         for (var f = 0; f < options.Folds; f++)
@@ -219,7 +222,7 @@ public static class SweepRunner
             report(f, options.Folds);
             var train = Enumerable.Range(0, table.Count).Where(i => fold[i] != f).ToList();
             var heldOut = Enumerable.Range(0, table.Count).Where(i => fold[i] == f).ToList();
-            var model = Trainers.Create(ml, options.Trainer, options.Seed).Fit(keys.Transform(table.ToDataView(ml, train)));
+            var model = Trainers.Create(ml, options.Trainer, options.Seed, weightColumn).Fit(keys.Transform(table.ToDataView(ml, train, weights)));
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(table.ToDataView(ml, heldOut))));
             accuracies.Add(metrics.MicroAccuracy);
             ratios.Add((double)heldOut.Count / train.Count);

@@ -41,6 +41,28 @@ public sealed class FeatureTable
         return ml.Data.LoadFromEnumerable(rows, schema);
     }
 
+    /// <summary>The example-weight column of <see cref="ToDataView(MLContext, IEnumerable{int}?, IReadOnlyDictionary{string, double}?)"/>.</summary>
+    internal const string WeightColumn = "Weight";
+
+    /// <summary>As <see cref="ToDataView(MLContext, IEnumerable{int}?)"/>, plus a <c>Weight</c> column holding each row's class weight when <paramref name="classWeights"/> is given.</summary>
+    internal IDataView ToDataView(MLContext ml, IEnumerable<int>? indices, IReadOnlyDictionary<string, double>? classWeights)
+    {
+        if (classWeights is null) return ToDataView(ml, indices);
+        var rows = (indices ?? Enumerable.Range(0, Count))
+            .Select(i => new WeightedRow { ImagePath = Images[i].ImagePath, Label = Images[i].Label, Features = Features[i], Weight = (float)classWeights[Images[i].Label] }).ToList();
+        var schema = SchemaDefinition.Create(typeof(WeightedRow));
+        schema[nameof(WeightedRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Dimension);
+        return ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    private sealed class WeightedRow
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
+        public float[] Features { get; set; } = [];
+        public float Weight { get; set; }
+    }
+
     private sealed class Row
     {
         public string ImagePath { get; set; } = "";

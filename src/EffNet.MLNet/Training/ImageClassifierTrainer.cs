@@ -19,6 +19,15 @@ public sealed record TrainingOptions
 
     /// <summary>Stop trying further trainers once this much time is spent (the first always runs).</summary>
     public TimeSpan? TimeBudget { get; init; }
+
+    /// <summary>
+    /// How images are weighted by class. Default: <see cref="Training.ClassWeighting.Auto"/>, inverse frequency
+    /// when the largest class has at least three times the images of the smallest.
+    /// </summary>
+    public ClassWeighting ClassWeighting { get; init; } = ClassWeighting.Auto;
+
+    /// <summary>Explicit weight per label (every label needs one); when set, <see cref="ClassWeighting"/> is not used.</summary>
+    public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
 }
 
 /// <summary>What <see cref="ImageClassifierTrainer.Featurize(MLContext, EfficientNetFeaturizerTransformer, IReadOnlyList{LabeledImage}, FeatureCache?, bool, IProgress{int}?, CancellationToken)"/> produced.</summary>
@@ -47,6 +56,12 @@ public sealed record TrainingResult(
 {
     /// <summary>Rows held out.</summary>
     public int ValidationCount => ValidationImages.Count;
+
+    /// <summary>The weight each label's images had in training, or null when training was unweighted.</summary>
+    public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
+
+    /// <summary>When <see cref="ClassWeights"/> is set: the chosen trainer fitted without weights on the same split, for comparison (per-class recall before and after).</summary>
+    public ClassificationMetrics? UnweightedValidation { get; init; }
 }
 
 /// <summary>
@@ -178,7 +193,9 @@ public static class ImageClassifierTrainer
         if (labels.Count < 2) throw new InvalidDataException($"Training needs at least two labels; the data has {labels.Count} ({string.Join(", ", labels)}).");
         var (train, validation) = StratifiedSplit.Split(table.Images.Select(i => i.Label).ToList(), options.ValidationFraction, options.Seed);
         if (validation.Length == 0) throw new InvalidDataException("The validation split is empty; raise the validation fraction or add images.");
-        var trainView = table.ToDataView(ml, train);
+        var weights = ClassWeightRule.Resolve(table.Images.Select(i => i.Label).ToList(), options.ClassWeighting, options.ClassWeights);
+        var weightColumn = weights is null ? null : FeatureTable.WeightColumn;
+        var trainView = table.ToDataView(ml, train, weights);
         var validationView = table.ToDataView(ml, validation);
         var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Fit(table.ToDataView(ml));
@@ -195,22 +212,34 @@ public static class ImageClassifierTrainer
                 continue;
             }
             var watch = Stopwatch.StartNew();
-            var predictor = Trainers.Create(ml, kind, options.Seed).Fit(keys.Transform(trainView));
+            var predictor = Trainers.Create(ml, kind, options.Seed, weightColumn).Fit(keys.Transform(trainView));
             var metrics = ml.MulticlassClassification.Evaluate(predictor.Transform(keys.Transform(validationView)));
             board.Add(new LeaderboardEntry(kind, ClassificationMetrics.From(metrics, labels), watch.Elapsed, null));
         }
         var best = board.Where(e => e.Validation is not null)
             .OrderByDescending(e => e.Validation!.MacroAccuracy).ThenBy(e => e.Validation!.LogLoss).First();
 
+        ClassificationMetrics? unweighted = null;
+        if (weights is not null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var plain = Trainers.Create(ml, best.Trainer, options.Seed).Fit(keys.Transform(table.ToDataView(ml, train)));
+            unweighted = ClassificationMetrics.From(ml.MulticlassClassification.Evaluate(plain.Transform(keys.Transform(validationView))), labels);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        var all = keys.Transform(table.ToDataView(ml));
-        var final = Trainers.Create(ml, best.Trainer, options.Seed).Fit(all);
+        var all = keys.Transform(table.ToDataView(ml, null, weights));
+        var final = Trainers.Create(ml, best.Trainer, options.Seed, weightColumn).Fit(all);
         var toText = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(final.Transform(all));
         var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
         // The saved model itself, stock decoding included, on the held-out images: what evaluate computes.
         var validationImages = validation.Select(i => table.Images[i]).ToList();
         var seen = ModelEvaluator.Evaluate(ml, model, labels, validationImages);
-        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length);
+        return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length)
+        {
+            ClassWeights = weights,
+            UnweightedValidation = unweighted,
+        };
     }
 
     /// <summary>An empty view of the trained model's input (one <c>ImagePath</c> column), to fit a featurizer on.</summary>

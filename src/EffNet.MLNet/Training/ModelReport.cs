@@ -36,6 +36,14 @@ public sealed record ModelReport
     /// <summary>Every trainer tried, with its validation metrics.</summary>
     public required IReadOnlyList<LeaderboardReport> Leaderboard { get; init; }
 
+    /// <summary>The weight each label's images had in training (absent when training was unweighted).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
+
+    /// <summary>With <see cref="ClassWeights"/>: the chosen trainer fitted without them on the same split, to compare per-class recall.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ClassificationMetrics? UnweightedMetrics { get; init; }
+
     /// <summary>The variant sweep that chose the backbone (<c>effnet train --variant auto</c>); absent otherwise.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Sweep.SweepResult? Sweep { get; init; }
@@ -101,7 +109,12 @@ public sealed record CalibrationReport(string Method, IReadOnlyList<string> Imag
 
 /// <summary>Training settings (<c>WeightsFamily</c>: torchvision, timm or timm-tf as resolved at training; absent in older reports).</summary>
 public sealed record TrainingSettingsReport(string TrainerOption, double ValidationFraction, int Seed, double? TimeBudgetSeconds, string? WeightsPath, bool RandomInit, int RandomSeed, string Variant,
-    string? WeightsFamily = null);
+    string? WeightsFamily = null)
+{
+    /// <summary><c>--class-weights</c>: <c>auto</c>, <c>none</c> or the weights file's full path (absent in older reports: auto).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ClassWeights { get; init; }
+}
 
 /// <summary>Dataset summary.</summary>
 public sealed record DataReport(string Source, int Images, int TrainImages, int ValidationImages, IReadOnlyDictionary<string, int> ImagesPerLabel,

@@ -58,6 +58,8 @@ internal static class ModelReportCheck
         if (s.TimeBudgetSeconds is { } budget && !(budget > 0 && double.IsFinite(budget)))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"settings.timeBudgetSeconds is {budget}, not a positive number"));
         CheckVariant(path, s.Variant);
+        if (report.ClassWeights is { } weights && (weights.Count > MaxLabels || weights.Any(w => w.Key is null || !(w.Value > 0 && double.IsFinite(w.Value)))))
+            throw Refuse(path, "classWeights holds a weight that is not a positive, finite number");
         return report;
     }
 

@@ -28,13 +28,16 @@ public static class Trainers
     /// A fresh trainer of the given kind, behind a mean-variance normaliser of the features
     /// (linear trainers converge slowly, or not at all, on unscaled embeddings).
     /// </summary>
-    public static IEstimator<ITransformer> Create(MLContext ml, TrainerKind kind, int seed = 0)
+    public static IEstimator<ITransformer> Create(MLContext ml, TrainerKind kind, int seed = 0) => Create(ml, kind, seed, exampleWeightColumn: null);
+
+    /// <summary>As <see cref="Create(MLContext, TrainerKind, int)"/>, each row weighted by <paramref name="exampleWeightColumn"/> when it is given (every kind takes one).</summary>
+    internal static IEstimator<ITransformer> Create(MLContext ml, TrainerKind kind, int seed, string? exampleWeightColumn)
     {
         ArgumentNullException.ThrowIfNull(ml);
-        return ml.Transforms.NormalizeMeanVariance("Features").Append(Trainer(ml, kind, seed));
+        return ml.Transforms.NormalizeMeanVariance("Features").Append(Trainer(ml, kind, seed, exampleWeightColumn));
     }
 
-    private static IEstimator<ITransformer> Trainer(MLContext ml, TrainerKind kind, int seed)
+    private static IEstimator<ITransformer> Trainer(MLContext ml, TrainerKind kind, int seed, string? weight)
     {
         var m = ml.MulticlassClassification.Trainers;
         return kind switch
@@ -44,14 +47,16 @@ public static class Trainers
             {
                 LabelColumnName = "Label",
                 FeatureColumnName = "Features",
+                ExampleWeightColumnName = weight,
                 MaximumNumberOfIterations = 50,
                 NumberOfThreads = 1,
             }),
-            TrainerKind.Lbfgs => m.LbfgsMaximumEntropy(labelColumnName: "Label", featureColumnName: "Features"),
+            TrainerKind.Lbfgs => m.LbfgsMaximumEntropy(labelColumnName: "Label", featureColumnName: "Features", exampleWeightColumnName: weight),
             TrainerKind.LightGbm => m.LightGbm(new LightGbmMulticlassTrainer.Options
             {
                 LabelColumnName = "Label",
                 FeatureColumnName = "Features",
+                ExampleWeightColumnName = weight,
                 NumberOfIterations = 100,
                 MinimumExampleCountPerLeaf = 2,
                 Seed = seed,
@@ -61,6 +66,7 @@ public static class Trainers
             {
                 LabelColumnName = "Label",
                 FeatureColumnName = "Features",
+                ExampleWeightColumnName = weight,
                 // Boosted stumps: on tens of images a class, deeper trees memorise the training rows.
                 NumberOfTrees = 100,
                 NumberOfLeaves = 2,
