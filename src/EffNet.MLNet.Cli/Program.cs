@@ -20,6 +20,7 @@ namespace EffNet.MLNet.Cli
             ["retrain"] = typeof(RetrainCommand.Settings),
             ["predict"] = typeof(PredictCommand.Settings),
             ["sweep"] = typeof(SweepCommand.Settings),
+            ["merge"] = typeof(MergeCommand.Settings),
         };
 
         public static int Run(string[] args)
@@ -49,6 +50,8 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Predict labels of images with a trained model.zip.");
                 c.AddCommand<SweepCommand>("sweep")
                     .WithDescription("Compare EfficientNet variants on your images and this machine: accuracy, ms/image, size; write sweep.json and sweep.png and recommend one.");
+                c.AddCommand<MergeCommand>("merge")
+                    .WithDescription("Merge the Parquet shards of effnet featurize --shard into one file (every shard present, one backbone, each image once).");
                 c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");
                 c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
                 c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));

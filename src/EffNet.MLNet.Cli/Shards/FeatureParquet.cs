@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Parquet;
 using Parquet.Schema;
+using Parquet.Serialization;
+using Parquet.Serialization.Attributes;
 
 namespace EffNet.MLNet.Cli.Shards;
 
@@ -85,7 +88,8 @@ internal static class FeatureParquet
 
     private static async Task<(FeatureFileInfo, List<FeatureRow>)> ReadAsync(string path)
     {
-        await using var reader = await ParquetReader.CreateAsync(path);
+        await using var stream = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: true);
         var info = FeatureFileInfo.FromMetadata(path, reader.CustomMetadata);
         var fields = reader.Schema.GetDataFields();
         if (fields.Length != 4 || fields[0].Name != "path" || fields[1].Name != "label" || fields[2].Name != "content_sha256" || fields[3].Name != "element")
@@ -98,37 +102,30 @@ internal static class FeatureParquet
         var rows = new List<FeatureRow>((int)total);
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
-            using var group = reader.OpenRowGroupReader(g);
-            var n = checked((int)group.RowCount);
-            var paths = new string?[n];
-            var labels = new string?[n];
-            var hashes = new string?[n];
-            await group.ReadAsync(fields[0], paths.AsMemory());
-            await group.ReadAsync(fields[1], labels.AsMemory());
-            await group.ReadAsync(fields[2], hashes.AsMemory());
-            // Planned from the chunk's declared value count before anything is allocated for it.
-            var declared = group.GetMetadata(fields[3])?.MetaData?.NumValues ?? -1;
-            if (declared != (long)n * info.Dimension)
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' has {declared} vector entries in row group {g} for {n} rows of {info.Dimension}; every vector must have {info.Dimension} entries."));
-            var values = new float[n * info.Dimension];
-            var levels = new int[values.Length];
-            await group.ReadAsync<float>(fields[3], values.AsMemory(), levels.AsMemory());
-            for (var i = 0; i < n; i++)
+            using (var group = reader.OpenRowGroupReader(g))
             {
-                // Each row's list must start exactly where the dimension says; a ragged file fails here.
-                if (!IsOneRow(levels.AsSpan(i * info.Dimension, info.Dimension)))
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}': row {rows.Count} of row group {g} does not have {info.Dimension} vector entries."));
-                rows.Add(new FeatureRow(paths[i] ?? "", labels[i] ?? "", hashes[i] ?? "", values.AsSpan(i * info.Dimension, info.Dimension).ToArray()));
+                // Planned from the chunk's declared value count before any vector is read.
+                var declared = group.GetMetadata(fields[3])?.MetaData?.NumValues ?? -1;
+                if (declared != group.RowCount * info.Dimension)
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' has {declared} vector entries in row group {g} for {group.RowCount} rows of {info.Dimension}; every vector must have {info.Dimension} entries."));
+            }
+            stream.Position = 0;
+            foreach (var row in (await ParquetSerializer.DeserializeAsync<StoredRow>(stream, rowGroupIndex: g)).Data)
+            {
+                if (row.Vector is not { } vector || vector.Count != info.Dimension)
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}': row {rows.Count} has {row.Vector?.Count ?? 0} vector entries; every vector must have {info.Dimension}."));
+                rows.Add(new FeatureRow(row.Path ?? "", row.Label ?? "", row.ContentSha256 ?? "", [.. vector]));
             }
         }
         return (info, rows);
     }
 
-    private static bool IsOneRow(ReadOnlySpan<int> levels)
+    /// <summary>A row as Parquet.Net's serializer maps it.</summary>
+    private sealed class StoredRow
     {
-        if (levels[0] != 0) return false;
-        foreach (var level in levels[1..])
-            if (level != 1) return false;
-        return true;
+        [JsonPropertyName("path"), ParquetRequired] public string? Path { get; set; }
+        [JsonPropertyName("label"), ParquetRequired] public string? Label { get; set; }
+        [JsonPropertyName("content_sha256"), ParquetRequired] public string? ContentSha256 { get; set; }
+        [JsonPropertyName("vector"), ParquetListElementRequired] public List<float>? Vector { get; set; }
     }
 }
