@@ -8,6 +8,14 @@ namespace EffNet.MLNet.Tests;
 /// <summary>What the sharding tests share: datasets made at test time, effnet started and watched, rows compared bit for bit.</summary>
 internal static class ShardFixtures
 {
+    /// <summary>A row of <c>effnet featurize --out X.idv</c> with the tiny network's 320 features.</summary>
+    public sealed class IdvRow
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
+        [Microsoft.ML.Data.VectorType(320)] public float[] Features { get; set; } = [];
+    }
+
     /// <summary>A tiny network (w 0.25, d 0.25, 64 px): the tests are about splitting and merging, not the backbone.</summary>
     public const string TinyVariant = "w=0.25,d=0.25,r=64";
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.ML;
 using EffNet.MLNet.Cli.Shards;
 
 namespace EffNet.MLNet.Tests;
@@ -13,8 +14,7 @@ public class ShardedFeaturizeTests
 
     // Mutation: FeaturesTrainingRun skips the FeatureIdentity comparison -> fails.
     // Mutation: ShardSpec.Owns returns true for every key -> fails (merge refuses the image found in two shards).
-    // Mutation: ShardedFeaturizeRun drops .OrderBy(r => r.Path) -> fails (the unsharded file is in listing order).
-    // Mutation: FeatureParquet.Write copies vector[j] into position j of every row's list minus one (off by one) -> fails.
+    // Mutation: FeatureParquet.Read returns each vector reversed -> fails (the .idv reference disagrees).
     [Fact]
     public void Four_shards_run_together_merge_to_the_unsharded_rows_bit_for_bit_and_train_without_images()
     {
@@ -33,8 +33,16 @@ public class ShardedFeaturizeTests
         var merge = CliTests.Effnet("merge", "--in", shards, "--out", dir.File("merged.parquet"));
         Assert.True(merge.Code == 0, merge.Err);
 
+        // The .idv path (ML.NET's own binary format) is the reference for what the Parquet files hold.
+        var idv = CliTests.EffnetWithHome(dir.File("home-single"), ["featurize", "--data", data, "--out", dir.File("single.idv"), .. Tiny]);
+        Assert.True(idv.Code == 0, idv.Err);
         var (_, expected) = FeatureParquet.Read(dir.File("single.parquet"));
         var (info, merged) = FeatureParquet.Read(dir.File("merged.parquet"));
+        var ml = new Microsoft.ML.MLContext(0);
+        var reference = ml.Data.CreateEnumerable<ShardFixtures.IdvRow>(ml.Data.LoadFromBinary(dir.File("single.idv")), false)
+            .ToDictionary(r => ShardSpec.RelativeKey(data, r.ImagePath), r => r.Features);
+        Assert.Equal(reference.Count, merged.Count);
+        Assert.All(merged, r => Assert.Equal(reference[r.Path].Select(BitConverter.SingleToInt32Bits), r.Vector.Select(BitConverter.SingleToInt32Bits)));
         Assert.Equal(images.Count, merged.Count);
         Assert.Equal(images.Select(i => ShardSpec.RelativeKey(data, i.ImagePath)).Order(StringComparer.Ordinal), merged.Select(r => r.Path));
         ShardFixtures.AssertSameRows(expected, merged);
@@ -71,9 +79,9 @@ public class ShardedFeaturizeTests
         Assert.True(File.Exists(model));
     }
 
-    // Mutation: ShardedFeaturizeRun writes the Parquet straight to its final path instead of through AtomicFile -> fails
-    // (the killed shard leaves a file, and the rerun skips or trips over it).
-    // Mutation: ShardedFeaturizeRun opens no feature cache (cache: null) -> fails (the rerun finds nothing cached).
+    // Mutation: ShardedFeaturizeRun passes no feature cache to Featurize (cache: null) -> fails (the rerun reports 0 cache hits).
+    // Mutation: ShardedFeaturizeRun never skips a finished shard (Finished(...) not consulted) -> fails ("already complete").
+    // Not covered: a kill during the Parquet write itself (AtomicFile's temporary file and rename; AtomicFileTests hold those).
     [Fact]
     [Trait("Category", "Slow")]   // b0 on 200 images, twice, and a kill: ~1 min on 2 busy cores
     public void A_shard_killed_mid_run_is_completed_by_a_rerun_and_the_merge_is_still_exact()
