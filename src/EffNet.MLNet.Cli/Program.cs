@@ -21,6 +21,7 @@ namespace EffNet.MLNet.Cli
             ["predict"] = typeof(PredictCommand.Settings),
             ["sweep"] = typeof(SweepCommand.Settings),
             ["codegen"] = typeof(CodegenCommand.Settings),
+            ["merge"] = typeof(MergeCommand.Settings),
         };
 
         public static int Run(string[] args)
@@ -52,6 +53,8 @@ namespace EffNet.MLNet.Cli
                     .WithDescription("Compare EfficientNet variants on your images and this machine: accuracy, ms/image, size; write sweep.json and sweep.png and recommend one.");
                 c.AddCommand<CodegenCommand>("codegen")
                     .WithDescription("Generate a class library (ModelInput, ModelOutput, thread-safe Predict) and optionally a web API for a trained model.zip.");
+                c.AddCommand<MergeCommand>("merge")
+                    .WithDescription("Merge the Parquet shards of effnet featurize --shard into one file (every shard present, one backbone, each image once).");
                 c.AddExample("train", "--data", "sample-data", "--out", "model.zip", "--random-init");
                 c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
                 c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using EffNet.MLNet.Cli.Shards;
 using EffNet.MLNet.Training;
 using Microsoft.ML;
 using Spectre.Console;
@@ -16,14 +17,24 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
         [Description("A folder of images (those in a sub-folder are labelled with its name, the others get an empty label), or a CSV/TSV manifest of path[[,label]].")]
         public string? Data { get; init; }
 
-        [CommandOption("--out <FILE>")]
-        [Description("Output: .idv (ML.NET binary, loads with mlContext.Data.LoadFromBinary) or .csv; columns ImagePath, Label, Features.")]
+        [CommandOption("--out <FILE|DIR>")]
+        [Description("Output: .idv (ML.NET binary, loads with mlContext.Data.LoadFromBinary) or .csv, columns ImagePath, Label, Features; or .parquet (path, label, content_sha256, vector); with --shard or --shards, a folder that gets part-I-of-N.parquet.")]
         public string? Out { get; init; }
+
+        [CommandOption("--shard <I/N>")]
+        [Description("Featurize only shard I of N (from 0), split by a stable hash of each image's relative path, into <out>/part-I-of-N.parquet; a finished shard is skipped, an interrupted one redone from the feature cache.")]
+        public string? Shard { get; init; }
+
+        [CommandOption("--shards <N>")]
+        [Description("Like --shard, with the index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).")]
+        public int? Shards { get; init; }
 
         [CommandOption("--force")]
         [Description("Overwrite --out if it exists.")]
         [DefaultValue(false)]
         public bool Force { get; init; }
+
+        private static bool IsOutputFile(string path) => new[] { ".idv", ".csv", ".parquet" }.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
         public override ValidationResult Validate()
         {
@@ -31,14 +42,28 @@ internal sealed class FeaturizeCommand : Command<FeaturizeCommand.Settings>
             if (!b.Successful) return b;
             var data = DataSource.Validate(Data);
             if (!data.Successful) return data;
-            if (string.IsNullOrWhiteSpace(Out) || !(Out.EndsWith(".idv", StringComparison.OrdinalIgnoreCase) || Out.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
-                return ValidationResult.Error("--out must name a .idv or .csv file.");
+            if (Shard is not null && Shards is not null) return ValidationResult.Error("Give at most one of --shard I/N and --shards N.");
+            if (Shard is not null || Shards is not null)
+            {
+                if (string.IsNullOrWhiteSpace(Out) || IsOutputFile(Out))
+                    return ValidationResult.Error("With --shard or --shards, --out names a folder (each shard writes part-I-of-N.parquet into it).");
+                return ValidationResult.Success();
+            }
+            if (string.IsNullOrWhiteSpace(Out) || !IsOutputFile(Out))
+                return ValidationResult.Error("--out must name a .idv, .csv or .parquet file.");
             return ValidationResult.Success();
         }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
+        if (s.Shard is not null || s.Shards is not null)
+        {
+            var shard = s.Shard is { } text ? ShardSpec.Parse(text) : ShardSpec.FromEnvironment(s.Shards, Environment.GetEnvironmentVariable);
+            return ShardedFeaturizeRun.Execute(s, shard, Path.Combine(Path.GetFullPath(s.Out!), shard.FileName), cancellationToken);
+        }
+        if (s.Out!.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+            return ShardedFeaturizeRun.Execute(s, ShardSpec.Whole, Path.GetFullPath(s.Out), cancellationToken);
         var output = Path.GetFullPath(s.Out!);
         ModelFiles.RefuseOverwrite([output, BadImages.ReportPath(output)], s.Force);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);

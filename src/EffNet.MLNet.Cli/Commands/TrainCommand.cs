@@ -13,6 +13,10 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("A folder with one sub-folder per label, or a CSV/TSV manifest of path,label.")]
         public string? Data { get; init; }
 
+        [CommandOption("--features <DIR|FILE>")]
+        [Description("Instead of --data: train on stored features, a folder of effnet featurize --shard outputs or a merged .parquet; no image is decoded. Give the backbone options the features were made with.")]
+        public string? Features { get; init; }
+
         [CommandOption("--out <FILE>")]
         [Description("Where to save the model .zip; model.json and the report go beside it.")]
         [DefaultValue("model.zip")]
@@ -129,8 +133,16 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var b = base.Validate();
             if (!b.Successful) return b;
-            var data = DataSource.Validate(Data);
-            if (!data.Successful) return data;
+            if (Features is not null)
+            {
+                if (Data is not null) return ValidationResult.Error("Give one of --data and --features.");
+                if (FineTune || IsAutomaticVariant) return ValidationResult.Error("--features trains the head on stored features; --fine-tune and --variant auto need the images (--data).");
+            }
+            else
+            {
+                var data = DataSource.Validate(Data);
+                if (!data.Successful) return data;
+            }
             if (Trainer != "auto")
             {
                 try { Trainers.Parse(Trainer); }
@@ -149,6 +161,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         var output = Path.GetFullPath(s.Out);
         if (!(s.FineTune && s.Resume)) ModelFiles.RefuseOverwrite(output, s.Force);
+        if (s.Features is not null) return Shards.FeaturesTrainingRun.Execute(s, output, cancellationToken);
         if (s.FineTune) return FineTuneRun.Execute(s, output, cancellationToken);
         if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
         return TrainingRun.Execute(

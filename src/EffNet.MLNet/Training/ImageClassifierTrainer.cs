@@ -185,7 +185,16 @@ public static class ImageClassifierTrainer
     /// <param name="cancellationToken">Checked between trainers (ML.NET's trainers themselves cannot be stopped).</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static TrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        TrainCore(ml, featurizer, table, options, decodeValidationImages: true, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Train(MLContext, EfficientNetFeaturizerTransformer, FeatureTable, TrainingOptions, CancellationToken)"/>; with
+    /// <paramref name="decodeValidationImages"/> false (features computed elsewhere, images not at hand) the
+    /// refitted model's validation metrics are measured on the table's features, and no image is decoded.
+    /// </summary>
+    internal static TrainingResult TrainCore(MLContext ml, EfficientNetFeaturizerTransformer featurizer, FeatureTable table, TrainingOptions options,
+        bool decodeValidationImages, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(table);
@@ -234,7 +243,9 @@ public static class ImageClassifierTrainer
         var model = new TransformerChain<ITransformer>(featurizer.StockEquivalent, final, toText);
         // The saved model itself, stock decoding included, on the held-out images: what evaluate computes.
         var validationImages = validation.Select(i => table.Images[i]).ToList();
-        var seen = ModelEvaluator.Evaluate(ml, model, labels, validationImages);
+        var seen = decodeValidationImages
+            ? ModelEvaluator.Evaluate(ml, model, labels, validationImages)
+            : ClassificationMetrics.From(ml.MulticlassClassification.Evaluate(final.Transform(keys.Transform(validationView))), labels);
         return new TrainingResult(model, best.Trainer, labels, best.Validation!, board, seen, validationImages, train.Length)
         {
             ClassWeights = weights,
