@@ -145,6 +145,8 @@ public sealed class EfficientNetBackbone
             L2Normalize = options.L2Normalize,
             Resolution = resolution,
             InputSize = resize,
+            Mean = eval.Mean,
+            Std = eval.Std,
         });
         string? calibration = null;
         if (options.Precision == Precision.Int8) (graph, calibration) = Int8Calibration.Quantize(graph,
