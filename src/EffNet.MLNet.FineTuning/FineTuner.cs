@@ -36,6 +36,7 @@ public static class FineTuner
         ArgumentNullException.ThrowIfNull(variant);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(weightsOut);
+        RefuseUnsupportedFamily(variant);
         var labels = images.Select(i => i.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (labels.Count < 2) throw new ArgumentException("Fine-tuning needs images of at least two labels.", nameof(images));
         var index = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
@@ -133,6 +134,18 @@ public static class FineTuner
     {
         var best = history.LastOrDefault(h => h.Improved);
         return best is null ? 0 : history.Count - best.Epoch;
+    }
+
+    /// <summary>
+    /// The training graph walks only the B family's MBConv blocks (SiLU, squeeze-and-excitation); V2's
+    /// Fused-MBConv and Lite's ReLU6 have no gradients here, so those variants are refused up front.
+    /// </summary>
+    internal static void RefuseUnsupportedFamily(EfficientNetVariant variant)
+    {
+        if (variant.Family != ArchitectureFamily.EfficientNet)
+            throw new ArgumentException(
+                $"Fine-tuning supports the B family (b0…b7, phi=X, w=W,d=D,r=R), not EfficientNet {variant.Name}: its training graph has no Fused-MBConv or ReLU6 gradients. " +
+                $"Train a classifier on {variant.Name}'s features with 'effnet train' instead, or fine-tune a B variant.", nameof(variant));
     }
 
     /// <summary>The per-epoch checkpoint written beside the fine-tuned weights.</summary>

@@ -287,7 +287,7 @@ public class CatalogTests
     [Fact]
     public void Catalog_lists_torchvisions_weights_and_honours_the_mirror()
     {
-        Assert.Equal(8, PretrainedCatalog.Entries.Count);
+        Assert.Equal(12, PretrainedCatalog.Entries.Count);
         var b3 = PretrainedCatalog.Find("b3")!;
         Assert.Equal("cf984f9c", b3.Sha256Prefix);
         Assert.Equal(new EvalTransform(320, 300, "bicubic"), b3.Eval);
@@ -295,6 +295,43 @@ public class CatalogTests
         Assert.Equal("https://download.pytorch.org/models/efficientnet_b3_rwightman-cf984f9c.pth", b3.Url.ToString());
         var mirrored = new PretrainedCatalog("/tmp/x", "http://mirror.local/models");
         Assert.Equal("http://mirror.local/models/efficientnet_b3_rwightman-cf984f9c.pth", mirrored.AddressOf(b3).ToString());
+    }
+
+    // torchvision's EfficientNet_V2_*_Weights.IMAGENET1K_V1 and timm's efficientnet_lite0.ra_in1k, as published.
+    // Mutation: V2-S's eval transform 384 → 384 bilinear written as the B family's bicubic 256/224 ratio -> fails.
+    // Mutation: V2-L without its mean/std 0.5 -> fails.
+    [Theory]
+    [InlineData("v2-s", "https://download.pytorch.org/models/efficientnet_v2_s-dd5fe13b.pth", "dd5fe13b", 384, 384, "bilinear", 0.485f, 84.228)]
+    [InlineData("v2-m", "https://download.pytorch.org/models/efficientnet_v2_m-dc08266a.pth", "dc08266a", 480, 480, "bilinear", 0.485f, 85.112)]
+    [InlineData("v2-l", "https://download.pytorch.org/models/efficientnet_v2_l-59c71312.pth", "59c71312", 480, 480, "bicubic", 0.5f, 85.808)]
+    [InlineData("lite0", "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/efficientnet_lite0_ra-37913777.pth", "37913777", 256, 224, "bicubic", 0.485f, 75.5)]
+    public void Catalog_lists_the_v2_and_lite_weights_with_the_transform_they_were_evaluated_with(
+        string variant, string url, string prefix, int resize, int crop, string interpolation, float firstMean, double top1)
+    {
+        var entry = PretrainedCatalog.Find(variant)!;
+        Assert.Equal(url, entry.Url.ToString());
+        Assert.Equal(prefix, entry.Sha256Prefix);
+        Assert.Equal((resize, crop, interpolation), (entry.Eval.ResizeSize, entry.Eval.CropSize, entry.Eval.Interpolation));
+        Assert.Equal(firstMean, entry.Eval.Mean[0]);
+        Assert.Equal(firstMean == 0.5f ? 0.5f : 0.229f, entry.Eval.Std[0]);
+        Assert.Equal(top1, entry.Top1);
+        Assert.Equal(entry.Eval, PretrainedCatalog.EvalTransformFor(Architecture.EfficientNetVariant.Parse(variant)));
+    }
+
+    // The new entries go through the same downloader: a mirror serving another file under V2-S's name is refused by the prefix.
+    [Fact]
+    public void A_v2_download_from_a_mirror_is_checked_against_torchvisions_prefix()
+    {
+        using var cache = new TempDir();
+        using var server = new LocalFileServer();
+        var entry = PretrainedCatalog.Find("v2-s")!;
+        server.Add(entry.FileName, new byte[4096]);
+        var catalog = new PretrainedCatalog(cache.Path, server.BaseAddress) { AllowHttp = true };
+        var e = Assert.Throws<WeightsUnavailableException>(() => catalog.EnsureWeights("v2-s"));
+        Assert.Contains("efficientnet_v2_s-dd5fe13b.pth", e.Message);
+        Assert.Contains("dd5fe13b", e.Message);
+        Assert.Single(server.Requests);
+        Assert.False(File.Exists(Path.Combine(cache.Path, entry.FileName)));
     }
 
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

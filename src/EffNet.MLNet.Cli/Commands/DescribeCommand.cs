@@ -12,7 +12,7 @@ internal sealed class DescribeCommand : Command<DescribeCommand.Settings>
     internal sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "[VARIANT]")]
-        [Description("b0…b7, phi=X or w=W,d=D,r=R. Default: b0 … b7.")]
+        [Description("b0…b7, v2-s, v2-m, v2-l, lite0…lite4, phi=X or w=W,d=D,r=R. Default: b0 … b7.")]
         public string[] Variants { get; init; } = [];
 
         [CommandOption("--json")]

@@ -104,6 +104,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
             return ExportClassifier(s.Model, output);
         }
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.Parse(s.Variant));
+        var eval = Catalog.PretrainedCatalog.EvalTransformFor(architecture.Variant);
         var weights = s.RandomInit
             ? RandomWeights.Create(architecture, s.Seed)
             : CheckpointLoader.Load(architecture, s.Weights!, WeightsFamilyOption.Parse(s.WeightsFamily));
@@ -112,6 +113,9 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
             Pooling = s.Pooling == "max" ? Onnx.Pooling.Max : Onnx.Pooling.Average,
             L2Normalize = s.L2Normalize,
             Resolution = s.Resolution,
+            // The normalisation the variant's weights were trained with (V2-L: mean and std 0.5).
+            Mean = eval.Mean,
+            Std = eval.Std,
         };
         var resolution = s.Resolution ?? architecture.Variant.Resolution;
         var graph = EfficientNetOnnxExporter.Build(architecture, weights, options);

@@ -42,6 +42,7 @@ internal static class FineTuneRun
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
 
         var variant = EfficientNetVariant.Parse(s.Variant);
+        FineTuner.RefuseUnsupportedFamily(variant); // before any download
         var start = s.RandomInit ? null
             : s.Weights is not null ? Path.GetFullPath(s.Weights)
             : Catalog.PretrainedCatalog.Default.EnsureWeights(variant.Name, null, cancellationToken);

@@ -116,6 +116,9 @@ internal sealed class TrainingGraphBuilder
 
     private Tensor Block(MBConvBlock block, Tensor input, int index, int blocks)
     {
+        // FineTuner refuses the other families before a graph is built; this is the B family's MBConv.
+        if (block.Depthwise is null || block.SqueezeReduce is null || block.SqueezeExpand is null || block.Project is null)
+            throw new NotSupportedException($"The training graph has no gradients for block {block.Name} ({block.Kind}, squeeze-and-excitation: {block.HasSqueezeExcite}).");
         var x = input;
         if (block.Expand is not null) x = Silu(Conv(block.Expand, x));
         x = Silu(Conv(block.Depthwise, x));

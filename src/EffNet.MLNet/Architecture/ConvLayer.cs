@@ -17,7 +17,15 @@ public enum ConvRole
     Project,
     /// <summary>1×1 convolution to the feature dimension before pooling.</summary>
     Head,
+    /// <summary>
+    /// k×k full convolution of a Fused-MBConv block, with activation: it expands (a 1×1 project
+    /// follows), or with expansion 1 it is the whole block.
+    /// </summary>
+    Fused,
 }
+
+/// <summary>Where a convolution sits, for the checkpoint namings: the kind and shape of its block, and the network's stage count.</summary>
+internal readonly record struct LayerPlace(BlockKind Kind, bool BlockHasExpand, bool BlockHasSqueezeExcite, int Stages);
 
 /// <summary>
 /// One convolution of the network. <paramref name="HasBatchNorm"/> convolutions have no bias of
@@ -37,6 +45,9 @@ public sealed record ConvLayer(
     string Name, ConvRole Role, int Stage, int Block,
     int InChannels, int OutChannels, int Kernel, int Stride, int Groups, bool HasBatchNorm)
 {
+    /// <summary>Where the layer sits; set by <see cref="EfficientNetArchitecture.For"/>.</summary>
+    internal LayerPlace Place { get; init; }
+
     /// <summary>Symmetric zero padding that keeps "same" size at stride 1 (torchvision's rule).</summary>
     public int Padding => (Kernel - 1) / 2;
 

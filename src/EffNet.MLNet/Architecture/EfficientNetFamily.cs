@@ -53,6 +53,12 @@ public static class EfficientNetFamily
         new("b7", 2.0, 3.1, 600, 0.5, 1e-3),
     ];
 
+    internal static NetworkTable Table { get; } = new(B0Stages, StemChannels, null, ScaleStemAndHead: true, FixFirstAndLastDepth: false, Activation.SiLU);
+
+    /// <summary>Every named variant of every family: B0–B7, V2-S/M/L, Lite0–4.</summary>
+    internal static IEnumerable<EfficientNetVariant> AllNamed =>
+        Published.Concat(EfficientNetV2Family.Variants).Concat(EfficientNetLiteFamily.Variants);
+
     /// <summary>Scale the baseline by one compound coefficient φ.</summary>
     public static EfficientNetVariant FromPhi(double phi)
     {
@@ -85,11 +91,18 @@ public static class EfficientNetFamily
     public static int RoundResolution(double resolution) => Math.Max(32, (int)Math.Round(resolution / 8.0) * 8);
 }
 
-/// <summary>One row of the B0 table: a stage of identical MBConv blocks.</summary>
+/// <summary>One row of a stage table: a stage of identical blocks.</summary>
 /// <param name="ExpandRatio">Width of the inverted bottleneck relative to the block's input.</param>
-/// <param name="Kernel">Depthwise kernel size.</param>
+/// <param name="Kernel">Depthwise (or, in Fused-MBConv, the full) kernel size.</param>
 /// <param name="Stride">Stride of the stage's first block; later blocks use 1.</param>
 /// <param name="InputChannels">Input channels of the stage at width 1.0.</param>
 /// <param name="OutputChannels">Output channels of the stage at width 1.0.</param>
 /// <param name="Repeats">Blocks in the stage at depth 1.0.</param>
-public sealed record StageSpec(int ExpandRatio, int Kernel, int Stride, int InputChannels, int OutputChannels, int Repeats);
+public sealed record StageSpec(int ExpandRatio, int Kernel, int Stride, int InputChannels, int OutputChannels, int Repeats)
+{
+    /// <summary>MBConv (the B family) or Fused-MBConv (V2's early stages).</summary>
+    public BlockKind Kind { get; init; } = BlockKind.MBConv;
+
+    /// <summary>Whether the blocks have squeeze-and-excitation, reduced to a quarter of the block's input channels.</summary>
+    public bool SqueezeExcite { get; init; } = true;
+}

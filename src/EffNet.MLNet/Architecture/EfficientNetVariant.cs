@@ -32,8 +32,11 @@ public sealed record EfficientNetVariant(
     /// <summary>Published variant B7.</summary>
     public static EfficientNetVariant B7 => Named("b7");
 
-    /// <summary>True for B0…B7 (the variants torchvision publishes weights for).</summary>
-    public bool IsPublished => EfficientNetFamily.Published.Any(v => v == this);
+    /// <summary>The line the variant belongs to; it picks the stage table. Default: the B family.</summary>
+    public ArchitectureFamily Family { get; init; } = ArchitectureFamily.EfficientNet;
+
+    /// <summary>True for the named variants: B0…B7, V2-S/M/L and Lite0…4.</summary>
+    public bool IsPublished => EfficientNetFamily.AllNamed.Any(v => v == this);
 
     /// <summary>Explicit multipliers, for sizes the formula does not name.</summary>
     public static EfficientNetVariant Custom(double width, double depth, int resolution, double batchNormEpsilon = 1e-5)
@@ -47,14 +50,15 @@ public sealed record EfficientNetVariant(
     }
 
     /// <summary>
-    /// Parse a variant as users write it: <c>b0</c>…<c>b7</c>, <c>phi=1.5</c>, or
-    /// <c>w=1.2,d=1.4,r=300</c>.
+    /// Parse a variant as users write it: <c>b0</c>…<c>b7</c>, <c>v2-s</c>, <c>v2-m</c>, <c>v2-l</c>,
+    /// <c>lite0</c>…<c>lite4</c> (or torchvision's and timm's <c>efficientnet_v2_s</c>, <c>efficientnet_lite0</c>),
+    /// <c>phi=1.5</c>, or <c>w=1.2,d=1.4,r=300</c>.
     /// </summary>
     public static EfficientNetVariant Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var t = text.Trim().ToLowerInvariant();
-        var named = EfficientNetFamily.Published.FirstOrDefault(v => v.Name == t || "efficientnet_" + v.Name == t);
+        var named = EfficientNetFamily.AllNamed.FirstOrDefault(v => v.Name == t || "efficientnet_" + v.Name.Replace('-', '_') == t);
         if (named is not null) return named;
         if (t.StartsWith("phi=", StringComparison.Ordinal)
             && double.TryParse(t[4..], NumberStyles.Float, CultureInfo.InvariantCulture, out var phi))
@@ -86,7 +90,7 @@ public sealed record EfficientNetVariant(
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw Unknown(whole);
 
     private static ArgumentException Unknown(string text) => new(
-        $"Unknown EfficientNet variant '{text}'. Use b0…b7, phi=X (for example phi=1.5), or w=W,d=D,r=R (for example w=1.2,d=1.4,r=300).");
+        $"Unknown EfficientNet variant '{text}'. Use b0…b7, v2-s, v2-m, v2-l, lite0…lite4, phi=X (for example phi=1.5), or w=W,d=D,r=R (for example w=1.2,d=1.4,r=300).");
 
     /// <inheritdoc />
     public override string ToString() => Name;

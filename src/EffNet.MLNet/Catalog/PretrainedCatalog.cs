@@ -3,7 +3,7 @@ using EffNet.MLNet.Architecture;
 namespace EffNet.MLNet.Catalog;
 
 /// <summary>One pretrained checkpoint: where it lives, how to check it, how it was evaluated.</summary>
-/// <param name="Variant">b0…b7.</param>
+/// <param name="Variant">b0…b7, v2-s, v2-m, v2-l, lite0.</param>
 /// <param name="FileName">File name on the server and in the cache.</param>
 /// <param name="Url">Download address.</param>
 /// <param name="Sha256Prefix">
@@ -22,13 +22,21 @@ public sealed record PretrainedWeights(string Variant, string FileName, Uri Url,
     public string? Sha256 { get; init; }
 }
 
-/// <summary>torchvision's ImageNet-1k EfficientNet weights, and the cache they are downloaded into.</summary>
+/// <summary>
+/// torchvision's ImageNet-1k EfficientNet and EfficientNetV2 weights, timm's EfficientNet-Lite0, and the
+/// cache they are downloaded into.
+/// </summary>
 public sealed partial class PretrainedCatalog
 {
     /// <summary>torchvision's download host; <c>EFFNET_MIRROR</c> replaces it.</summary>
     public const string TorchvisionBase = "https://download.pytorch.org/models/";
 
-    /// <summary>The published entries (torchvision IMAGENET1K_V1 weights).</summary>
+    /// <summary>timm's release host (its GitHub releases), for the Lite weights torchvision does not publish.</summary>
+    internal const string TimmBase = "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/";
+
+    private static readonly IReadOnlyList<float> Half = [0.5f, 0.5f, 0.5f];
+
+    /// <summary>The published entries (torchvision IMAGENET1K_V1 weights; timm's efficientnet_lite0.ra_in1k).</summary>
     public static readonly IReadOnlyList<PretrainedWeights> Entries =
     [
         Entry("b0", "efficientnet_b0_rwightman-3dd342df.pth", 256, 224, "bicubic", 77.692),
@@ -39,6 +47,12 @@ public sealed partial class PretrainedCatalog
         Entry("b5", "efficientnet_b5_lukemelas-b6417697.pth", 456, 456, "bicubic", 83.444),
         Entry("b6", "efficientnet_b6_lukemelas-c76e70fd.pth", 528, 528, "bicubic", 84.008),
         Entry("b7", "efficientnet_b7_lukemelas-dcc49843.pth", 600, 600, "bicubic", 84.122),
+        // V2 resizes straight to the crop size (no margin); V2-L was trained with mean and std 0.5.
+        Entry("v2-s", "efficientnet_v2_s-dd5fe13b.pth", 384, 384, "bilinear", 84.228),
+        Entry("v2-m", "efficientnet_v2_m-dc08266a.pth", 480, 480, "bilinear", 85.112),
+        Entry("v2-l", "efficientnet_v2_l-59c71312.pth", 480, 480, "bicubic", 85.808) with { Eval = new EvalTransform(480, 480, "bicubic") { Mean = Half, Std = Half } },
+        // timm's names: the loader reads the file name (efficientnet_…, not tf_…) as timm's family, ε 1e-5, symmetric padding.
+        Entry("lite0", "efficientnet_lite0_ra-37913777.pth", 256, 224, "bicubic", 75.5, TimmBase),
     ];
 
     /// <summary>The entry for a published variant, or null.</summary>
@@ -51,9 +65,9 @@ public sealed partial class PretrainedCatalog
     public static EvalTransform EvalTransformFor(EfficientNetVariant variant) =>
         Find(variant.Name)?.Eval ?? new EvalTransform((int)Math.Round(variant.Resolution * 256.0 / 224), variant.Resolution, "bicubic");
 
-    private static PretrainedWeights Entry(string variant, string file, int resize, int crop, string interpolation, double top1)
+    private static PretrainedWeights Entry(string variant, string file, int resize, int crop, string interpolation, double top1, string host = TorchvisionBase)
     {
         var prefix = file[(file.LastIndexOf('-') + 1)..^".pth".Length];
-        return new PretrainedWeights(variant, file, new Uri(TorchvisionBase + file), prefix, new EvalTransform(resize, crop, interpolation), top1);
+        return new PretrainedWeights(variant, file, new Uri(host + file), prefix, new EvalTransform(resize, crop, interpolation), top1);
     }
 }

@@ -151,6 +151,8 @@ public sealed class EfficientNetBackbone
             L2Normalize = options.L2Normalize,
             Resolution = resolution,
             InputSize = resize,
+            Mean = eval.Mean,
+            Std = eval.Std,
         });
         Int8Calibration.Result? int8 = null;
         if (options.Precision == Precision.Int8)

@@ -27,6 +27,23 @@ public static class EfficientNetVariants
     /// <summary>EfficientNet-B7: 600×600, 2560 features, 66.3 M parameters.</summary>
     public const string B7 = "b7";
 
+    /// <summary>EfficientNetV2-S: Fused-MBConv early stages, 384×384, 1280 features, 21.5 M parameters.</summary>
+    public const string V2S = "v2-s";
+    /// <summary>EfficientNetV2-M: 480×480, 1280 features, 54.1 M parameters.</summary>
+    public const string V2M = "v2-m";
+    /// <summary>EfficientNetV2-L: 480×480, 1280 features, 118.5 M parameters.</summary>
+    public const string V2L = "v2-l";
+    /// <summary>EfficientNet-Lite0: ReLU6, no squeeze-and-excitation (for integer runtimes), 224×224, 1280 features, 4.7 M parameters.</summary>
+    public const string Lite0 = "lite0";
+    /// <summary>EfficientNet-Lite1: 240×240, 1280 features, 5.4 M parameters.</summary>
+    public const string Lite1 = "lite1";
+    /// <summary>EfficientNet-Lite2: 260×260, 1280 features, 6.1 M parameters.</summary>
+    public const string Lite2 = "lite2";
+    /// <summary>EfficientNet-Lite3: 280×280, 1280 features, 8.2 M parameters.</summary>
+    public const string Lite3 = "lite3";
+    /// <summary>EfficientNet-Lite4: 300×300, 1280 features, 13.0 M parameters.</summary>
+    public const string Lite4 = "lite4";
+
     /// <summary>The compound-scaled size φ (<c>"phi=X"</c>): depth 1.2^φ, width 1.1^φ, resolution 1.15^φ of B0's.</summary>
     public static string Phi(double phi) => string.Create(CultureInfo.InvariantCulture, $"phi={phi:R}");
 

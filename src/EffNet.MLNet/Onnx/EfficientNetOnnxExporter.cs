@@ -60,7 +60,7 @@ public static class EfficientNetOnnxExporter
         if (inputSize > resolution) x = g.CenterCrop(x, "center_crop", inputSize, resolution);
         x = Normalise(g, x, options);
 
-        var emitter = new LayerEmitter(g, FoldInputScale(architecture, weights, options), calibration);
+        var emitter = new LayerEmitter(g, FoldInputScale(architecture, weights, options), calibration, architecture.Activation);
         x = emitter.ConvActivation(architecture.Stem, x);
         foreach (var block in architecture.Blocks)
             x = emitter.Block(block, x);
@@ -138,24 +138,31 @@ public static class EfficientNetOnnxExporter
         Put("effnet.input_range", "0-255 RGB, normalised inside the graph");
     }
 
-    private sealed class LayerEmitter(OnnxGraphBuilder g, NetworkWeights weights, bool calibration)
+    private sealed class LayerEmitter(OnnxGraphBuilder g, NetworkWeights weights, bool calibration, Activation activation)
     {
         public string Block(MBConvBlock block, string input)
         {
             var x = input;
+            // MBConv's 1×1 expand, or Fused-MBConv's k×k convolution (the whole block when it does not expand).
             if (block.Expand is not null) x = ConvActivation(block.Expand, x);
-            x = ConvActivation(block.Depthwise, x);
+            if (block.Depthwise is not null) x = ConvActivation(block.Depthwise, x);
 
-            var squeezed = g.Node("GlobalAveragePool", block.Name + "_se_squeeze", [x]);
-            var reduced = Silu(Conv(block.SqueezeReduce, squeezed), block.SqueezeReduce.Name);
-            var gate = g.Node("Sigmoid", block.Name + "_se_gate", [Conv(block.SqueezeExpand, reduced)]);
-            x = g.Node("Mul", block.Name + "_se_excite", [x, gate]);
+            if (block.SqueezeReduce is not null && block.SqueezeExpand is not null)
+            {
+                // The squeeze-and-excitation's inner activation is SiLU in every family that has one.
+                var squeezed = g.Node("GlobalAveragePool", block.Name + "_se_squeeze", [x]);
+                var reduced = Silu(Conv(block.SqueezeReduce, squeezed), block.SqueezeReduce.Name);
+                var gate = g.Node("Sigmoid", block.Name + "_se_gate", [Conv(block.SqueezeExpand, reduced)]);
+                x = g.Node("Mul", block.Name + "_se_excite", [x, gate]);
+            }
 
-            x = Conv(block.Project, x);
+            if (block.Project is not null) x = Conv(block.Project, x);
             return block.HasResidual ? g.Node("Add", block.Name + "_add", [x, input]) : x;
         }
 
-        public string ConvActivation(ConvLayer layer, string input) => Silu(Conv(layer, input), layer.Name);
+        public string ConvActivation(ConvLayer layer, string input) => activation == Activation.ReLU6
+            ? ReLU6(Conv(layer, input), layer.Name)
+            : Silu(Conv(layer, input), layer.Name);
 
         private string Conv(ConvLayer layer, string input)
         {
@@ -182,6 +189,14 @@ public static class EfficientNetOnnxExporter
             g.Input(layer.Name + ".cal_shift", 1, layer.OutChannels, 1, 1);
             var scaled = g.Node("Mul", layer.Name + "_cal_scaled", [conv, layer.Name + ".cal_scale"]);
             return g.Node("Add", layer.Name + "_cal_shifted", [scaled, layer.Name + ".cal_shift"]);
+        }
+
+        private (string Min, string Max)? _relu6Bounds;
+
+        private string ReLU6(string input, string name)
+        {
+            var (min, max) = _relu6Bounds ??= (g.Initializer("relu6_min", [0f]), g.Initializer("relu6_max", [6f]));
+            return g.Node("Clip", name + "_activation", [input, min, max]);
         }
 
         // SiLU as x·σ(x): ONNX Runtime fuses the pair, and every runtime understands it.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EffNet.MLNet.Architecture;
 using SkiaSharp;
 
 namespace EffNet.MLNet.Sweep;
@@ -6,7 +7,8 @@ namespace EffNet.MLNet.Sweep;
 /// <summary>
 /// <c>sweep.png</c>: cross-validated accuracy against measured milliseconds per image (log axis),
 /// one labelled point per variant with its fold interval, and the Pareto frontier — the user's own
-/// version of the paper's accuracy-against-size figure. Drawn with SkiaSharp, which ML.NET's image
+/// version of the paper's accuracy-against-size figure. A sweep that mixes families (B, V2, Lite) marks
+/// each family with its own colour and shape, with a legend. Drawn with SkiaSharp, which ML.NET's image
 /// support already brings (a plotting package would bring another SkiaSharp and change how every image decodes).
 /// </summary>
 public static class SweepChart
@@ -40,8 +42,8 @@ public static class SweepChart
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var grid = new SKPaint { Color = new SKColor(225, 225, 225), StrokeWidth = 1, Style = SKPaintStyle.Stroke };
         using var frontier = new SKPaint { Color = new SKColor(230, 120, 20), StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
-        using var point = new SKPaint { Color = new SKColor(30, 90, 180), IsAntialias = true, Style = SKPaintStyle.Fill };
-        using var bar = new SKPaint { Color = new SKColor(30, 90, 180), StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+        using var point = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
+        using var bar = new SKPaint { StrokeWidth = 1.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
 
         title.Draw(canvas, string.Create(Inv, $"Accuracy against cost on this machine: {result.Images} images, {result.Folds}-fold linear probe ({result.Trainer}), {result.Precision}"), Left, 30);
         if (result.Warning is not null)
@@ -89,28 +91,87 @@ public static class SweepChart
 
         foreach (var v in done)
         {
+            var family = content.Families[v.Variant];
+            point.Color = bar.Color = Colour(family);
             var x = X(v.MillisecondsPerImage!.Value);
             canvas.DrawLine(x, Y(v.Accuracy!.Low), x, Y(v.Accuracy.High), bar);
             canvas.DrawLine(x - 5, Y(v.Accuracy.Low), x + 5, Y(v.Accuracy.Low), bar);
             canvas.DrawLine(x - 5, Y(v.Accuracy.High), x + 5, Y(v.Accuracy.High), bar);
-            canvas.DrawCircle(x, Y(v.Accuracy.Mean), 6, point);
+            Marker(canvas, family, x, Y(v.Accuracy.Mean), point);
             text.Draw(canvas, content.Labels[v.Variant], x + 9, Y(v.Accuracy.Mean) - 8);
         }
+        var legendY = plot.Bottom - 15;
         if (content.Legend.Contains(FrontierLegend))
         {
-            canvas.DrawLine(plot.Right - 190, plot.Bottom - 20, plot.Right - 160, plot.Bottom - 20, frontier);
-            text.Draw(canvas, FrontierLegend, plot.Right - 150, plot.Bottom - 15);
+            canvas.DrawLine(plot.Right - 190, legendY - 5, plot.Right - 160, legendY - 5, frontier);
+            text.Draw(canvas, FrontierLegend, plot.Right - 150, legendY);
+            legendY -= 22;
+        }
+        foreach (var family in Enum.GetValues<ArchitectureFamily>().Where(f => content.Legend.Contains(FamilyLegend(f))))
+        {
+            point.Color = Colour(family);
+            Marker(canvas, family, plot.Right - 175, legendY - 5, point);
+            text.Draw(canvas, FamilyLegend(family), plot.Right - 150, legendY);
+            legendY -= 22;
         }
         return Encode(surface);
     }
 
     internal const string FrontierLegend = "Pareto frontier";
 
+    internal static string FamilyLegend(ArchitectureFamily family) => family switch
+    {
+        ArchitectureFamily.EfficientNetV2 => "EfficientNetV2",
+        ArchitectureFamily.EfficientNetLite => "EfficientNet-Lite",
+        _ => "EfficientNet (B)",
+    };
+
+    private static SKColor Colour(ArchitectureFamily family) => family switch
+    {
+        ArchitectureFamily.EfficientNetV2 => new SKColor(20, 140, 70),
+        ArchitectureFamily.EfficientNetLite => new SKColor(150, 40, 160),
+        _ => new SKColor(30, 90, 180),
+    };
+
+    // A circle, a square or a diamond: the families stay apart in grey print too.
+    private static void Marker(SKCanvas canvas, ArchitectureFamily family, float x, float y, SKPaint paint)
+    {
+        switch (family)
+        {
+            case ArchitectureFamily.EfficientNetV2:
+                canvas.DrawRect(x - 5.5f, y - 5.5f, 11, 11, paint);
+                break;
+            case ArchitectureFamily.EfficientNetLite:
+                using (var path = new SKPath())
+                {
+                    path.MoveTo(x, y - 7);
+                    path.LineTo(x + 7, y);
+                    path.LineTo(x, y + 7);
+                    path.LineTo(x - 7, y);
+                    path.Close();
+                    canvas.DrawPath(path, paint);
+                }
+                break;
+            default:
+                canvas.DrawCircle(x, y, 6, paint);
+                break;
+        }
+    }
+
+    // A result's variant strings are the names it was run with; an unreadable one (an older sweep.json) counts as B.
+    private static ArchitectureFamily FamilyOf(string variant)
+    {
+        try { return EfficientNetVariant.Parse(variant).Family; }
+        catch (ArgumentException) { return ArchitectureFamily.EfficientNet; }
+    }
+
     /// <summary>What the chart draws, decided before drawing so that it can be checked without reading pixels.</summary>
     /// <param name="Labels">The text beside each evaluated variant's point.</param>
     /// <param name="FrontierLine">The variants the frontier line joins, fastest first (no line for fewer than two).</param>
-    /// <param name="Legend">The legend's entries: only for what is drawn.</param>
-    internal sealed record ChartContent(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> FrontierLine, IReadOnlyList<string> Legend);
+    /// <param name="Legend">The legend's entries: only for what is drawn (the families only when the sweep mixes them).</param>
+    /// <param name="Families">Each evaluated variant's family, which picks its marker.</param>
+    internal sealed record ChartContent(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> FrontierLine, IReadOnlyList<string> Legend,
+        IReadOnlyDictionary<string, ArchitectureFamily> Families);
 
     /// <summary>
     /// The labels, frontier line and legend of <paramref name="result"/>'s chart. The recommended point is on the
@@ -124,7 +185,12 @@ public static class SweepChart
         var labels = done.ToDictionary(v => v.Variant, v => v.Variant != result.Recommendation.Variant ? v.Variant
             : onFrontier.Contains(v.Variant) ? v.Variant + " (recommended)"
             : v.Variant + " (recommended, though off the measured frontier)");
-        return new ChartContent(labels, line.Count >= 2 ? line : [], line.Count >= 2 ? [FrontierLegend] : []);
+        var families = done.ToDictionary(v => v.Variant, v => FamilyOf(v.Variant));
+        var legend = new List<string>();
+        if (line.Count >= 2) legend.Add(FrontierLegend);
+        var shown = families.Values.Distinct().Order().ToList();
+        if (shown.Count > 1) legend.AddRange(shown.Select(FamilyLegend));
+        return new ChartContent(labels, line.Count >= 2 ? line : [], legend, families);
     }
 
     private static byte[] Encode(SKSurface surface)

@@ -16,7 +16,7 @@ internal static class SweepWeights
         if (!Directory.Exists(folder)) throw new FileNotFoundException($"The weights folder '{folder}' does not exist.", folder);
         var published = Catalog.PretrainedCatalog.Find(variant);
         if (published is not null && File.Exists(Path.Combine(folder, published.FileName))) return Path.Combine(folder, published.FileName);
-        var stem = "efficientnet_" + variant.ToLowerInvariant();
+        var stem = "efficientnet_" + variant.ToLowerInvariant().Replace('-', '_');
         var matches = Directory.EnumerateFiles(folder)
             .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
             .Where(f => Path.GetFileName(f).ToLowerInvariant() is var name && (name.Contains(stem + "_") || name.Contains(stem + ".")))

@@ -110,9 +110,9 @@ public static partial class CheckpointFamilies
         return null;
     }
 
-    [GeneratedRegex(@"(^|[^a-z0-9])tf_efficientnet_", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(^|[^a-z0-9])tf_efficientnet(v2)?_", RegexOptions.IgnoreCase)]
     private static partial Regex TensorFlowName();
 
-    [GeneratedRegex(@"(^|[^a-z0-9_])efficientnet_b\d", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(^|[^a-z0-9_])efficientnet(_b\d|_lite\d|v2_)", RegexOptions.IgnoreCase)]
     private static partial Regex TimmName();
 }

@@ -9,10 +9,10 @@ namespace EffNet.MLNet.Weights;
 /// </summary>
 internal abstract class CheckpointNaming
 {
-    /// <summary>torchvision's <c>efficientnet_bN</c> state_dict (<c>features.N…</c>, <c>classifier.1…</c>).</summary>
+    /// <summary>torchvision's <c>efficientnet_bN</c> and <c>efficientnet_v2_*</c> state_dict (<c>features.N…</c>, <c>classifier.1…</c>).</summary>
     public static CheckpointNaming Torchvision { get; } = new TorchvisionNaming();
 
-    /// <summary>timm's <c>efficientnet_bN</c> state_dict (<c>conv_stem</c>, <c>blocks.S.B…</c>, <c>conv_head</c>).</summary>
+    /// <summary>timm's <c>efficientnet_bN</c>, <c>efficientnet_lite*</c> and <c>efficientnetv2_*</c> state_dict (<c>conv_stem</c>, <c>blocks.S.B…</c>, <c>conv_head</c>).</summary>
     public static CheckpointNaming Timm { get; } = new TimmNaming();
 
     /// <summary>Short name for messages.</summary>
@@ -38,8 +38,6 @@ internal abstract class CheckpointNaming
 
     private sealed class TorchvisionNaming : CheckpointNaming
     {
-        private static readonly int HeadIndex = EfficientNetFamily.B0Stages.Count + 1;
-
         public override string Name => "torchvision";
 
         public override string ClassifierPrefix => "classifier.1";
@@ -56,20 +54,20 @@ internal abstract class CheckpointNaming
         private static string Module(ConvLayer l)
         {
             if (l.Role == ConvRole.Stem) return "features.0";
-            if (l.Role == ConvRole.Head) return $"features.{HeadIndex}";
-            // Inside MBConv.block: [expand?] depthwise, squeeze-excitation, project.
-            var offset = l.Role == ConvRole.Expand ? 0 : HasExpand(l) ? 1 : 0;
+            if (l.Role == ConvRole.Head) return $"features.{l.Place.Stages + 1}";
+            // The index inside the block's Sequential. MBConv: [expand?] depthwise, [squeeze-excitation?],
+            // project. FusedMBConv: fused k×k, [project].
+            var depthwise = l.Place.BlockHasExpand ? 1 : 0;
             var index = l.Role switch
             {
-                ConvRole.Expand or ConvRole.Depthwise => offset,
-                ConvRole.SqueezeReduce or ConvRole.SqueezeExpand => offset + 1,
-                _ => offset + 2,
+                ConvRole.Expand or ConvRole.Fused => 0,
+                ConvRole.Depthwise => depthwise,
+                ConvRole.SqueezeReduce or ConvRole.SqueezeExpand => depthwise + 1,
+                _ when l.Place.Kind == BlockKind.FusedMBConv => 1,
+                _ => depthwise + (l.Place.BlockHasSqueezeExcite ? 2 : 1),
             };
             return $"features.{l.Stage + 1}.{l.Block}.block.{index}";
         }
-
-        // Expand ratio 6 always widens; ratio 1 never does, so the table decides.
-        private static bool HasExpand(ConvLayer l) => EfficientNetFamily.B0Stages[l.Stage].ExpandRatio != 1;
     }
 
     private sealed class TimmNaming : CheckpointNaming
@@ -78,6 +76,9 @@ internal abstract class CheckpointNaming
 
         public override string ClassifierPrefix => "classifier";
 
+        // timm's block classes: InvertedResidual (conv_pw, conv_dw, se, conv_pwl), DepthwiseSeparableConv for
+        // expand ratio 1 (conv_dw, se, conv_pw), EdgeResidual for V2's fused blocks (conv_exp, conv_pwl) and
+        // ConvBnAct for a fused block with expand ratio 1 (conv).
         public override string ConvPrefix(ConvLayer l) => l.Role switch
         {
             ConvRole.Stem => "conv_stem",
@@ -86,6 +87,7 @@ internal abstract class CheckpointNaming
             ConvRole.Depthwise => Block(l) + ".conv_dw",
             ConvRole.SqueezeReduce => Block(l) + ".se.conv_reduce",
             ConvRole.SqueezeExpand => Block(l) + ".se.conv_expand",
+            ConvRole.Fused => Block(l) + (l.Place.BlockHasExpand ? ".conv_exp" : ".conv"),
             _ => Block(l) + (IsDepthwiseSeparable(l) ? ".conv_pw" : ".conv_pwl"),
         };
 
@@ -93,14 +95,14 @@ internal abstract class CheckpointNaming
         {
             ConvRole.Stem => "bn1",
             ConvRole.Head => "bn2",
-            ConvRole.Expand => Block(l) + ".bn1",
+            ConvRole.Expand or ConvRole.Fused => Block(l) + ".bn1",
             ConvRole.Depthwise => Block(l) + (IsDepthwiseSeparable(l) ? ".bn1" : ".bn2"),
+            _ when l.Place.Kind == BlockKind.FusedMBConv => Block(l) + ".bn2",
             _ => Block(l) + (IsDepthwiseSeparable(l) ? ".bn2" : ".bn3"),
         };
 
         private static string Block(ConvLayer l) => $"blocks.{l.Stage}.{l.Block}";
 
-        // timm builds expand-ratio-1 stages as DepthwiseSeparableConv, with its own names.
-        private static bool IsDepthwiseSeparable(ConvLayer l) => EfficientNetFamily.B0Stages[l.Stage].ExpandRatio == 1;
+        private static bool IsDepthwiseSeparable(ConvLayer l) => l.Place.Kind == BlockKind.MBConv && !l.Place.BlockHasExpand;
     }
 }

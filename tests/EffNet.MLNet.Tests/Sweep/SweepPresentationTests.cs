@@ -61,6 +61,21 @@ public class SweepPresentationTests
         Assert.Equal(SweepChart.Width, SkiaSharp.SKBitmap.Decode(SweepChart.Render(Result(variants))).Width);
     }
 
+    // Mutation: SweepChart.Content never adds the family entries -> fails; FamilyOf always EfficientNet -> fails.
+    [Fact]
+    public void A_sweep_mixing_families_marks_each_family_and_names_them_in_the_legend()
+    {
+        VariantResult[] variants = [Done("b0", 390, 0.85, 0.80, 0.90, 9), Done("lite0", 385, 0.84, 0.79, 0.89, 7), Done("v2-s", 8366, 0.88, 0.83, 0.93, 40)];
+        var content = SweepChart.Content(Result(variants));
+        Assert.Equal(Architecture.ArchitectureFamily.EfficientNet, content.Families["b0"]);
+        Assert.Equal(Architecture.ArchitectureFamily.EfficientNetLite, content.Families["lite0"]);
+        Assert.Equal(Architecture.ArchitectureFamily.EfficientNetV2, content.Families["v2-s"]);
+        Assert.Equal(["EfficientNet (B)", "EfficientNetV2", "EfficientNet-Lite"], content.Legend.Where(l => l != SweepChart.FrontierLegend));
+        Assert.Equal(SweepChart.Width, SkiaSharp.SKBitmap.Decode(SweepChart.Render(Result(variants))).Width);
+        // One family alone needs no family legend.
+        Assert.DoesNotContain("EfficientNet (B)", SweepChart.Content(Result([Done("b0", 390, 0.85, 0.80, 0.90, 9), Done("b1", 700, 0.86, 0.81, 0.91, 12)])).Legend);
+    }
+
     // Mutation: SweepTable puts back the features, images/s and cached columns -> fails (rows wrap at 80 columns).
     [Fact]
     public void The_console_table_reads_at_80_columns_one_line_per_variant()

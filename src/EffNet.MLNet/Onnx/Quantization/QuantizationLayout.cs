@@ -18,7 +18,7 @@ namespace EffNet.MLNet.Onnx.Quantization;
 /// </summary>
 internal static class QuantizationLayout
 {
-    private static readonly HashSet<string> IntegerOps = ["Conv", "Add", "Mul", "Sigmoid", "GlobalAveragePool"];
+    private static readonly HashSet<string> IntegerOps = ["Conv", "Add", "Mul", "Sigmoid", "GlobalAveragePool", "Clip"]; // Clip: Lite's ReLU6
 
     /// <summary>Stages (of seven) that stay float after the stem.</summary>
     public const int FloatStages = 3;
