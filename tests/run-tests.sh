@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Reference numerics come from Debian's torchvision (tests/fixtures/make_torchvision_fixtures.py),
 # the preprocessing-fidelity photographs from scikit-image's data files (python3-skimage);
+# camera photographs from Debian's lomiri-wallpapers score int8 outside its calibration sample;
 # the ONNX project's checker (python3-onnx) checks exported classifiers; npm installs
 # onnxruntime-node into the test output folder for the outside-runtime check.
 missing=()
 /usr/bin/python3 -c "import torchvision" >/dev/null 2>&1 || missing+=(python3-torchvision)
 /usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || missing+=(python3-onnx)
 /usr/bin/python3 -c "import skimage" >/dev/null 2>&1 || missing+=(python3-skimage)
+[ -f /usr/share/backgrounds/Dragonfly_by_Bolly.jpg ] || missing+=(lomiri-wallpapers)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
