@@ -46,8 +46,9 @@ public class Int8BackboneTests(Xunit.Abstractions.ITestOutputHelper output)
 
     // Held out, this fixture measured median 0.9938, worst 0.9915 under ML.NET 5 / ONNX Runtime 1.31.1 / SkiaSharp 2,
     // and median 0.9780, worst 0.9651 (retina) after the move to ML.NET 6 / ONNX Runtime 1.32 / SkiaSharp 3, on the
-    // same photos and the same network: the drop came with the runtime move and is not yet explained (issue #22,
-    // item 11: int8 must measure itself and fall back). The thresholds sit a little below today's held-out figures.
+    // same photos and the same network: the drop came with the runtime move and is not yet explained. Since the int8
+    // check holds one of the five calibration photos out, the ranges come from four: median 0.9805, worst 0.9762 (clock_motion).
+    // The thresholds sit a little below the held-out figures; Int8CheckTests covers the check that now guards users.
     private const double MedianThreshold = 0.97, WorstThreshold = 0.955;
 
     [Fact]

@@ -22,7 +22,8 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>
     /// The figures the check reports are int8 against fp32 on the held-out quarter, recomputed here; the ranges come
     /// from the other three quarters only (the graph is rebuilt from them, byte for byte).
-    /// Mutation: Int8Calibration scores the check on the calibrating images instead of the held-out ones -> fails (figures differ).
+    /// Mutation: Int8Calibration scores the check on the calibrating images instead of the held-out ones -> fails (reported
+    /// median 0.9821, recomputed on the held-out images 0.9919).
     /// Mutation: Int8Calibration calibrates on every image, held-out ones included -> fails (the graph differs).
     /// </summary>
     [Fact]
@@ -62,8 +63,8 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
     /// (with at most 3 blocks in float), or runs in fp32. Then both are scored on photos outside any calibration sample:
     /// camera wallpapers like the calibration ones must stay near the promised median; scikit-image's grey microscope and
     /// astronomy photos, unlike any calibration image, are only reported (the check speaks for images like the sample).
-    /// Mutation: Int8FidelityCheck.Run returns the all-int8 graph without measuring (skip the check) -> fails for "photo"
-    /// (its all-int8 held-out median is about 0.90, and the wallpapers' median falls below 0.98).
+    /// Mutation: Int8FidelityCheck.Run returns the all-int8 graph whatever its figures (skip the check) -> fails for "photo":
+    /// int8 kept at a held-out median of 0.9023; outside calibration its worst wallpaper then reads 0.823 (cell.png 0.594).
     /// </summary>
     [Theory]
     [InlineData("photo")]
@@ -93,12 +94,14 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.InRange(check.FloatLayers.Count, 0, 3);
         var wallpapers = cosines.Where(c => PhotoFixtures.ScoringWallpapers.Contains(c.Name)).Select(c => c.Cosine).Order().ToList();
         Assert.True(wallpapers[wallpapers.Count / 2] >= 0.98, $"median cosine {wallpapers[wallpapers.Count / 2]:F4} on camera photos outside calibration, promised {check.MedianCosine:F4} on the held-out ones");
+        // Three held-out images promise less about the worst case: the smooth network's worst wallpaper measured 0.924.
+        Assert.True(wallpapers[0] >= 0.90, $"worst cosine {wallpapers[0]:F4} on camera photos outside calibration");
     }
 
     /// <summary>
     /// A target int8 cannot reach within the budget (cosine 1 with one block in float): fp32 output, fp32 identity,
     /// and one warning line naming the measured figures.
-    /// Mutation: Int8FidelityCheck.Run returns the best int8 graph tried instead of null when the budget is spent -> fails.
+    /// Mutation: Int8FidelityCheck.Run returns the best int8 graph tried instead of null when the budget is spent -> fails (no fall-back).
     /// </summary>
     [Fact]
     public void An_unreachable_target_falls_back_to_fp32_with_a_warning_naming_the_figures()
@@ -106,7 +109,7 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
         var fp32 = Resolve("smooth", Precision.Float32, null, null);
         var int8 = Resolve("smooth", Precision.Int8, PhotoFixtures.CalibrationWithWallpapers, new Int8Target { MedianCosine = 1, FifthPercentileCosine = 1, MaxFloatLayers = 1 });
         var check = int8.Int8Fidelity!;
-        output.WriteLine(check.Warning);
+        output.WriteLine(check.Warning ?? "no warning");
         Assert.True(check.FellBackToFloat32);
         Assert.Equal(Precision.Float32, int8.Precision);
         Assert.Equal(fp32.Identity, int8.Identity);
@@ -128,6 +131,8 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
     /// A target between the all-int8 figure and fp32: blocks are kept in float until it is met, those blocks' convolutions
     /// really run in float (the rest in int8), the identity names them, and model.json's backbone records them with the figures.
     /// Mutation: Int8FidelityCheck.Run falls back as soon as the all-int8 graph misses (no block kept in float) -> fails.
+    /// Mutation: QdqRewriter quantizes a convolution whenever its input is quantized (the code this test was written
+    /// against) -> failed: block6a_expand_conv kept int8 weights in a block kept in float.
     /// </summary>
     [Fact]
     public void Blocks_kept_in_float_meet_a_target_all_int8_misses_and_model_json_records_them()
@@ -171,7 +176,7 @@ public class Int8CheckTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>
     /// The CLI: train --precision int8 with a target it cannot reach warns on stderr and records the fall-back in model.json;
     /// featurize prints the measured figures.
-    /// Mutation: PrecisionOption.Print drops the warning -> fails.
+    /// Mutation: PrecisionOption.Print drops the warning -> fails (stderr empty).
     /// </summary>
     [Fact]
     public void Cli_warns_of_the_fall_back_records_it_in_model_json_and_prints_the_figures()
