@@ -55,8 +55,15 @@ public sealed record FineTuneOptions
     /// <summary>Stochastic depth: the last block drops its residual branch with about this probability, earlier blocks proportionally less (torchvision's rule); 0 turns it off.</summary>
     public double DropPathRate { get; init; } = 0.2;
 
-    /// <summary>Per-class weights of the cross-entropy: none (default), balanced by inverse frequency, or explicit.</summary>
-    public ClassWeighting ClassWeights { get; init; } = ClassWeighting.None;
+    /// <summary>
+    /// Per-class weights of the cross-entropy, by the same rule as the head's trainers
+    /// (<see cref="EffNet.MLNet.Training.ClassWeighting"/>): none (default), inverse frequency, or auto
+    /// (inverse frequency when the largest class has at least three times the images of the smallest).
+    /// </summary>
+    public EffNet.MLNet.Training.ClassWeighting ClassWeighting { get; init; } = EffNet.MLNet.Training.ClassWeighting.None;
+
+    /// <summary>Explicit weight by label (every label named); wins over <see cref="ClassWeighting"/>.</summary>
+    public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
 
     /// <summary>
     /// Share of every label held out (stratified, seeded) to evaluate after each epoch; the saved weights are

@@ -75,7 +75,7 @@ public static class FineTuner
             LabelSmoothing = options.LabelSmoothing,
             TrainBatchNorm = options.TrainBatchNorm,
             DropPathRate = options.DropPathRate,
-            ClassWeights = options.ClassWeights.Resolve(labels, training.Select(t => t.Item2)),
+            ClassWeights = LossWeights(options, labels, training.Select(t => t.Item2)),
         };
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions);
@@ -128,6 +128,15 @@ public static class FineTuner
         }
         if (evaluation is null || !File.Exists(weightsOut) || !history.Any(h => h.Improved)) StateDictWriter.WriteTorchvision(weightsOut, p);
         return history;
+    }
+
+    /// <summary>The cross-entropy's weight of each class index, or null: the head trainers' rule on the training images.</summary>
+    /// <exception cref="InvalidDataException">An explicit weight is missing, not positive or not finite.</exception>
+    internal static float[]? LossWeights(FineTuneOptions options, IReadOnlyList<string> labels, IEnumerable<int> trainingLabels)
+    {
+        var rows = trainingLabels.Select(i => labels[i]).ToList();
+        var weights = ClassWeightRule.Resolve(rows, options.ClassWeighting, options.ClassWeights, "FineTuneOptions.ClassWeights");
+        return weights is null ? null : labels.Select(l => weights.TryGetValue(l, out var w) ? (float)w : 0f).ToArray();
     }
 
     private static int SinceBest(IReadOnlyList<FineTuneEpoch> history)

@@ -27,7 +27,6 @@ internal static class FineTuneRun
         if (s.Optimizer is not ("adamw" or "sgd")) return $"--optimizer must be adamw or sgd, not '{s.Optimizer}'.";
         if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
         if (!(s.DropPath >= 0 && s.DropPath < 1)) return $"--drop-path must lie in [0, 1), not {s.DropPath}.";
-        if (ClassWeighting.TryParse(s.ClassWeights) is null) return $"--class-weights must be none or auto, not '{s.ClassWeights}'.";
         if (s.Patience is < 0 or > 10_000) return $"--patience must lie in [0, 10000], not {s.Patience}.";
         return null;
     }
@@ -46,6 +45,8 @@ internal static class FineTuneRun
         var start = s.RandomInit ? null
             : s.Weights is not null ? Path.GetFullPath(s.Weights)
             : Catalog.PretrainedCatalog.Default.EnsureWeights(variant.Name, null, cancellationToken);
+        // One --class-weights for the loss and the head: the same rule, the same weights.
+        var (classWeighting, classWeights, recordedClassWeights) = ClassWeightsOption.Parse(s.ClassWeights);
         var options = new FineTuneOptions
         {
             Unfreeze = FineTuning.Unfreeze.TryParse(s.Unfreeze)!,
@@ -59,7 +60,8 @@ internal static class FineTuneRun
             TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
             TrainBatchNorm = s.TrainBatchNorm,
             DropPathRate = s.DropPath,
-            ClassWeights = ClassWeighting.TryParse(s.ClassWeights)!,
+            ClassWeighting = classWeighting,
+            ClassWeights = classWeights,
             // The head's split (same fraction and seed): its validation images are never trained on.
             ValidationFraction = s.ValidationFraction,
             Patience = s.Patience,
@@ -95,22 +97,23 @@ internal static class FineTuneRun
         {
             Variant = s.Variant, Weights = weights, WeightsFamily = "torchvision", BatchSize = s.BatchSize,
             OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated, Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
+            Int8Target = s.Int8Target, Int8MaxFloat = s.Int8MaxFloat,
             ResolutionOverride = options.Resolution,
         };
         var backboneOptions = backbone.ToOptions();
         var code = TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backboneOptions, s.Trainer, s.ValidationFraction, s.Seed, null, s.Quiet, s.Json,
-                FailOnBadImage: s.FailOnBadImage),
+                FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),
             (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
         if (code != ExitCodes.Success) return code;
-        RecordInReport(ModelFiles.ReportPath(output), options, s.Augment, start, weights, history);
+        RecordInReport(ModelFiles.ReportPath(output), options, s.Augment, start, weights, history, recordedClassWeights);
         File.Delete(FineTuner.CheckpointPath(weights));
         return code;
     }
 
     // model.json is the library's report; the fine-tuning settings and history go in beside its
     // fields (readers of the report ignore what they do not know).
-    private static void RecordInReport(string reportPath, FineTuneOptions o, string augment, string? start, string weights, IReadOnlyList<FineTuneEpoch> history)
+    private static void RecordInReport(string reportPath, FineTuneOptions o, string augment, string? start, string weights, IReadOnlyList<FineTuneEpoch> history, string recordedClassWeights)
     {
         var report = JsonNode.Parse(File.ReadAllText(reportPath))!.AsObject();
         report["fineTuning"] = JsonSerializer.SerializeToNode(new
@@ -127,7 +130,7 @@ internal static class FineTuneRun
             augment,
             batchNorm = o.TrainBatchNorm ? "trained (batch statistics, running statistics updated with momentum 0.1)" : "frozen (evaluation mode; scale and shift trained)",
             dropPath = o.DropPathRate,
-            classWeights = o.ClassWeights.ToString(),
+            classWeights = recordedClassWeights,
             validationFraction = o.ValidationFraction,
             patience = o.Patience,
             chosenEpoch = history.LastOrDefault(e => e.Improved)?.Epoch ?? history.Count,

@@ -111,11 +111,6 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(0.2)]
         public double DropPath { get; init; } = 0.2;
 
-        [CommandOption("--class-weights <WHAT>")]
-        [Description("With --fine-tune: none, or auto (inverse class frequency) to weight the loss for imbalanced data.")]
-        [DefaultValue("none")]
-        public string ClassWeights { get; init; } = "none";
-
         [CommandOption("--patience <EPOCHS>")]
         [Description("With --fine-tune: stop after this many epochs without a lower loss on the --validation-fraction split (0: never stop early). The best epoch's weights are kept either way.")]
         [DefaultValue(0)]
@@ -202,6 +197,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             Variant = chosen, WeightsFamily = s.WeightsFamily, RandomInit = s.RandomInit, InitSeed = s.InitSeed, BatchSize = s.BatchSize,
             OnBadImage = s.OnBadImage, AcceptTruncated = s.AcceptTruncated,
             Preprocess = s.Preprocess, Precision = s.Precision, Calibration = s.Calibration,
+            Int8Target = s.Int8Target, Int8MaxFloat = s.Int8MaxFloat,
         };
         if (!quiet) AnsiConsole.MarkupLine($"Training with [bold]{Inert.Markup(chosen)}[/].");
         return TrainingRun.Execute(

@@ -47,12 +47,21 @@ public class ClassWeightedLossTests
     }
 
     [Fact]
-    public void Explicit_weights_must_name_every_label()
+    public void Loss_weights_follow_the_head_trainers_rule()
     {
-        var weighting = ClassWeighting.Explicit(new Dictionary<string, double> { ["a"] = 1, ["b"] = 3 });
-        Assert.Equal([1f, 3f], weighting.Resolve(["a", "b"], [0, 1]));
-        Assert.Contains("'c'", Assert.Throws<ArgumentException>(() => weighting.Resolve(["a", "b", "c"], [0])).Message, StringComparison.Ordinal);
-        Assert.Equal([0.75f, 1.5f], ClassWeighting.Auto.Resolve(["a", "b"], [0, 0, 1]));
-        Assert.Null(ClassWeighting.None.Resolve(["a", "b"], [0, 1]));
+        string[] labels = ["a", "b", "c"];
+        float[]? Weights(EffNet.MLNet.Training.ClassWeighting mode, int[] rows, Dictionary<string, double>? given = null) =>
+            FineTuner.LossWeights(new FineTuneOptions { ClassWeighting = mode, ClassWeights = given }, labels, rows);
+        var given = new Dictionary<string, double> { ["a"] = 1, ["b"] = 3, ["c"] = 2 };
+        Assert.Equal([1f, 3f, 2f], Weights(EffNet.MLNet.Training.ClassWeighting.None, [0, 1, 2], given));
+        given.Remove("c");
+        Assert.Contains("'c'", Assert.Throws<InvalidDataException>(() => Weights(EffNet.MLNet.Training.ClassWeighting.None, [0, 1, 2], given)).Message, StringComparison.Ordinal);
+        // Inverse frequency, mean 1 over the classes: counts 4, 2, 1 -> 1/4, 1/2, 1 scaled by 3/1.75.
+        var inverse = Weights(EffNet.MLNet.Training.ClassWeighting.InverseFrequency, [0, 0, 0, 0, 1, 1, 2])!;
+        Assert.Equal([3 / 7f, 6 / 7f, 12 / 7f], inverse, (x, y) => Math.Abs(x - y) < 1e-6);
+        // Auto weights only from 3:1 on (4:1 here), and not at 2:1.
+        Assert.Equal(inverse, Weights(EffNet.MLNet.Training.ClassWeighting.Auto, [0, 0, 0, 0, 1, 1, 2])!);
+        Assert.Null(Weights(EffNet.MLNet.Training.ClassWeighting.Auto, [0, 0, 1, 1, 2]));
+        Assert.Null(Weights(EffNet.MLNet.Training.ClassWeighting.None, [0, 0, 0, 0, 1, 1, 2]));
     }
 }

@@ -47,7 +47,7 @@ public class FineTuneCliTests
         var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
         var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--fine-tune", "--random-init", "--class-weights", "balanced");
         Assert.Equal(2, r.Code);
-        Assert.Contains("--class-weights must be none or auto", r.Err, StringComparison.Ordinal);
+        Assert.Contains("--class-weights must be auto, none or a JSON file", r.Err, StringComparison.Ordinal);
     }
 
     [Fact]
