@@ -87,6 +87,14 @@ public class FamilyDownstreamTests
             Assert.Contains("effnet train", e.Message);
         }
         EffNet.MLNet.FineTuning.FineTuner.RefuseUnsupportedFamily(EfficientNetVariant.B0);
+
+        // Mutation: FineTuneRun.Problem without the family check -> exit code 3 after reading the images, not 2: fails.
+        using var dir = new TempDir();
+        var (code, _, stderr) = CliTests.Effnet("train", "--data", Path.Combine(RepoPaths.Root, "sample-data"), "--fine-tune", "--variant", "v2-s",
+            "--random-init", "--out", dir.File("m.zip"));
+        Assert.Equal(2, code);
+        Assert.Contains("Fine-tuning supports the B family", stderr);
+        Assert.False(File.Exists(dir.File("m.zip")));
     }
 
     private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -26,6 +26,17 @@ internal static class FineTuneRun
         if (!(s.LearningRate > 0 && s.LearningRate < 10)) return $"--lr must lie in (0, 10), not {s.LearningRate}.";
         if (s.Optimizer is not ("adamw" or "sgd")) return $"--optimizer must be adamw or sgd, not '{s.Optimizer}'.";
         if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
+        return FamilyProblem(s.Variant);
+    }
+
+    // V2 and Lite have no training graph: say so before any image is read or weights downloaded.
+    private static string? FamilyProblem(string variant)
+    {
+        EfficientNetVariant parsed;
+        try { parsed = EfficientNetVariant.Parse(variant); }
+        catch (ArgumentException) { return null; }   // the variant's own check names it
+        try { FineTuner.RefuseUnsupportedFamily(parsed); }
+        catch (ArgumentException e) { return e.Message.Split(" (Parameter", 2)[0]; }
         return null;
     }
 
