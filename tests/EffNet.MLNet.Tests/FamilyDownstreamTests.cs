@@ -88,7 +88,8 @@ public class FamilyDownstreamTests
         }
         EffNet.MLNet.FineTuning.FineTuner.RefuseUnsupportedFamily(EfficientNetVariant.B0);
 
-        // Mutation: FineTuneRun.Problem without the family check -> exit code 3 after reading the images, not 2: fails.
+        // Mutation: FineTuneRun.Problem without the family check -> passes: FineTuneRun.Execute refuses again (same message,
+        // exit code 2) after reading the image headers, and FineTuner.Run a third time. Not a test of that one check.
         using var dir = new TempDir();
         var (code, _, stderr) = CliTests.Effnet("train", "--data", Path.Combine(RepoPaths.Root, "sample-data"), "--fine-tune", "--variant", "v2-s",
             "--random-init", "--out", dir.File("m.zip"));
