@@ -7,7 +7,6 @@ namespace EffNet.MLNet.Tests;
 public class FamilyArchitectureTests
 {
     // torchvision's published num_params (EfficientNet_V2_*_Weights.IMAGENET1K_V1.meta); timm's efficientnet_lite0 card: 4.65 M.
-    // Mutation: SqueezeExcite left true on the fused stages -> V2-S has 21,475,000-odd parameters: fails.
     [Theory]
     [InlineData("v2-s", 21_458_488)]
     [InlineData("v2-m", 54_139_356)]
@@ -22,8 +21,7 @@ public class FamilyArchitectureTests
 
     // Fixture from tests/fixtures/make_family_fixtures.py counts: forward hooks on torchvision's V2 modules and on the
     // Lite network written there from timm's definition.
-    // Mutation: Lite's head scaled with the width (ScaleStemAndHead: true) -> lite2…lite4 differ: fails.
-    // Mutation: Lite's first and last stage depth scaled (FixFirstAndLastDepth: false) -> lite1…lite4 differ: fails.
+    // Mutation: Lite's stem and head scaled with the width (ScaleStemAndHead: true) -> lite2 has 6,265,384 parameters, not 6,092,072: fails.
     [Fact]
     public void Counts_equal_forward_hooks_for_every_v2_and_lite_size()
     {
@@ -65,6 +63,7 @@ public class FamilyArchitectureTests
         Assert.All(a.Blocks.Skip(10), b => Assert.True(b.HasSqueezeExcite));
     }
 
+    // Mutation: the same ScaleStemAndHead: true -> stem and head (48, 1792) instead of (32, 1280): fails.
     [Fact]
     public void Lite_keeps_stem_head_and_the_outer_stages_fixed_and_has_no_squeeze_excitation()
     {

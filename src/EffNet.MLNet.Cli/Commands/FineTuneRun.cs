@@ -28,6 +28,17 @@ internal static class FineTuneRun
         if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
         if (!(s.DropPath >= 0 && s.DropPath < 1)) return $"--drop-path must lie in [0, 1), not {s.DropPath}.";
         if (s.Patience is < 0 or > 10_000) return $"--patience must lie in [0, 10000], not {s.Patience}.";
+        return FamilyProblem(s.Variant);
+    }
+
+    // V2 and Lite have no training graph: say so before any image is read or weights downloaded.
+    private static string? FamilyProblem(string variant)
+    {
+        EfficientNetVariant parsed;
+        try { parsed = EfficientNetVariant.Parse(variant); }
+        catch (ArgumentException) { return null; }   // the variant's own check names it
+        try { FineTuner.RefuseUnsupportedFamily(parsed); }
+        catch (ArgumentException e) { return e.Message.Split(" (Parameter", 2)[0]; }
         return null;
     }
 

@@ -61,7 +61,7 @@ public class SweepPresentationTests
         Assert.Equal(SweepChart.Width, SkiaSharp.SKBitmap.Decode(SweepChart.Render(Result(variants))).Width);
     }
 
-    // Mutation: SweepChart.Content never adds the family entries -> fails; FamilyOf always EfficientNet -> fails.
+    // Mutation: SweepChart.Content never adds the family legend entries -> fails.
     [Fact]
     public void A_sweep_mixing_families_marks_each_family_and_names_them_in_the_legend()
     {
