@@ -47,7 +47,7 @@ public class DeployTests
     private static string Text(YamlNode node, string key) => ((YamlScalarNode)Child(node, key)).Value!;
 
     // Mutation: the manifest's --shards says 3 while completions is 4 -> fails.
-    // Mutation: the cache volume becomes a persistentVolumeClaim (a network share) -> fails.
+    // Mutation (not run): the cache volume becomes a persistentVolumeClaim (a network share) -> should fail.
     [Fact]
     [Trait("Category", "Slow")]   // four B0 processes and a merge: ~40-60 s on 2 busy cores
     public void The_kubernetes_indexed_job_runs_as_written_one_process_per_index()
@@ -91,8 +91,8 @@ public class DeployTests
         AssertEveryImageOnce(local[mounts["images"]], local[mounts["features"]]);
     }
 
-    // Mutation: the script's effnet line says --shards 4 instead of "$SLURM_ARRAY_TASK_COUNT" while --array is 0-2 -> fails
-    // (a test array of three tasks then leaves shard 3 of 4 unwritten).
+    // Mutation (not run): the script's effnet line says --shards 4 instead of "$SLURM_ARRAY_TASK_COUNT" while --array is 0-2
+    // (a test array of three tasks then leaves shard 3 of 4 unwritten) -> should fail.
     [Fact]
     [Trait("Category", "Slow")]   // three B0 processes through bash and a merge: ~30-50 s on 2 busy cores
     public void The_slurm_array_script_parses_and_runs_as_written_one_task_per_array_index()
@@ -132,7 +132,7 @@ public class DeployTests
         AssertEveryImageOnce(data, features);
     }
 
-    // Mutation: the Dockerfile's ENTRYPOINT runs /app/effnet.dll from the SDK stage's /src path -> fails.
+    // Mutation: the Dockerfile's ENTRYPOINT runs /src/effnet.dll instead of /app/effnet.dll -> fails.
     [Fact]
     public void The_dockerfile_builds_from_the_sdk_and_downloads_nothing_when_it_runs()
     {

@@ -7,7 +7,7 @@ public class ShardSpecTests
 {
     // The reference values are Python's hashlib: int.from_bytes(sha256(key.encode()).digest()[:8], 'big').
     // Mutation: StableHash reads the first 8 bytes little-endian -> fails.
-    // Mutation: StableHash uses key.GetHashCode() (randomised per process) -> fails.
+    // Mutation (not run): StableHash uses key.GetHashCode() (randomised per process) -> should fail.
     [Theory]
     [InlineData("checkers/checkers-00.jpg", 10255532106015673676UL)]
     [InlineData("a/b.jpg", 5355170705667769368UL)]
@@ -23,7 +23,7 @@ public class ShardSpecTests
         Assert.Equal(3UL, ShardSpec.StableHash(ShardSpec.RelativeKey(root, Path.Combine(root, "cafe\u0301", "x.jpg"))) % 7);
     }
 
-    // Mutation: Owns compares with (Index + 1) -> fails (every key owned by none or two shards).
+    // Mutation (not run): Owns compares with (Index + 1) -> should fail (a key owned by no shard).
     [Fact]
     public void Every_key_is_owned_by_exactly_one_shard_and_the_shards_are_balanced()
     {

@@ -12,7 +12,7 @@ public class ShardedFeaturizeTests
 {
     private static readonly string[] Tiny = ["--random-init", "--variant", ShardFixtures.TinyVariant];
 
-    // Mutation: FeaturesTrainingRun skips the FeatureIdentity comparison -> fails.
+    // Mutation (not run): FeaturesTrainingRun skips the FeatureIdentity comparison -> should fail.
     // Mutation: ShardSpec.Owns returns true for every key -> fails (merge refuses the image found in two shards).
     // Mutation: FeatureParquet.Read returns each vector reversed -> fails (the .idv reference disagrees).
     [Fact]
