@@ -17,6 +17,8 @@ public sealed partial class CodegenRoundTripTests(ConsumerMatrixTests.PackedLibr
     // A label no C# literal could hold as it is: the generated code must still compile and name it exactly.
     private const string HostileLabel = "disc \"quoted\" \\ {x}";
 
+    // Mutations it guards against (not run: each run packs and builds for ~8 min; the 0-warning assertion caught a real
+    // CS8604 in the generated ImageModel.cs on its first runs, and CodegenCliTests runs the literal mutation fast):
     // Mutation: ConsumptionProject.ImageModel pairs Score[i] with Labels[^(i+1)] (labels reversed) -> the console's
     // scores per label differ from effnet predict's -> fails.
     // Mutation: the library csproj leaves out the model's <None … CopyToOutputDirectory> -> the console cannot find
