@@ -52,7 +52,7 @@ public static class FineTuner
 
         var labelled = images.Select(i => (i.ImagePath, index[i.Label])).ToList();
         ITrainingBatches batches = options.Augmentation == Augmentation.None
-            ? new DecodedImageBatches(labelled, options.Resolution, options.BatchSize, options.Seed, shuffle: true)
+            ? new DecodedImageBatches(labelled, options.Resolution, options.BatchSize, options.Seed, shuffle: true, DecodedImageBatches.ServingSide(variant, options.Resolution))
             : new AugmentedBatches(labelled, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
