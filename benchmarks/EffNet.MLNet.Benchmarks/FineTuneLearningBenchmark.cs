@@ -35,7 +35,9 @@ internal static class FineTuneLearningBenchmark
             Console.WriteLine(string.Create(inv, $"direction task: {4 * s.TrainPerClass} training and {4 * s.HeldOutPerClass} held-out images at {s.Resolution} px (data seed {s.DataSeed}); " +
                 $"B0 from a calibrated random start, unfreeze {s.Unfreeze}, {s.Epochs} epochs, batch {s.Batch}, AdamW lr {s.LearningRate:g3} wd 0.05, warm-up 1 epoch + cosine, " +
                 $"label smoothing 0.1, batch-norm frozen, no augmentation, {s.Threads} threads; {Environment.ProcessorCount} cores, load {Load()}"));
-            var (trainDir, heldOutDir) = DirectionTask.WriteSplits(Path.Combine(work, "data"), s.TrainPerClass, s.HeldOutPerClass, s.Resolution, s.DataSeed);
+            // Drawn at the serving side (73 px for 64), so the centre crop that training and serving take is the middle of the drawing, not an upscale.
+            var (trainDir, heldOutDir) = DirectionTask.WriteSplits(Path.Combine(work, "data"), s.TrainPerClass, s.HeldOutPerClass,
+                DecodedImageBatches.ServingSide(EfficientNetVariant.B0, s.Resolution), s.DataSeed);
             var train = ImageDataset.Load(trainDir);
             var labels = train.Select(i => i.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var heldOut = ImageDataset.Load(heldOutDir);
@@ -118,12 +120,15 @@ internal static class FineTuneLearningBenchmark
         StateDictWriter.WriteTorchvision(path, p);
     }
 
+    /// <summary>The pixels the C# fine-tuner trains on (its own batch source, no shuffle): PyTorch gets exactly these.</summary>
     private static (float[] Pixels, int[] Labels) Decode(IReadOnlyList<Training.LabeledImage> images, List<string> labels, int resolution)
     {
-        var per = 3 * resolution * resolution;
-        var pixels = new float[images.Count * per];
-        Parallel.For(0, images.Count, i => FastImageDecoder.Decode(images[i].ImagePath, resolution, pixels.AsSpan(i * per, per)));
-        return (pixels, images.Select(i => labels.IndexOf(i.Label)).ToArray());
+        var list = images.Select(i => (i.ImagePath, labels.IndexOf(i.Label))).ToList();
+        var batches = new DecodedImageBatches(list, resolution, list.Count, 0, shuffle: false, DecodedImageBatches.ServingSide(EfficientNetVariant.B0, resolution));
+        var pixels = new float[list.Count * 3 * resolution * resolution];
+        var indices = new long[list.Count];
+        batches.Fill(0, 0, pixels, indices);
+        return (pixels, indices.Select(l => (int)l).ToArray());
     }
 
     /// <summary>The fine-tuned network's own classifier on held-out images (the training graph's forward pass, no gradients).</summary>

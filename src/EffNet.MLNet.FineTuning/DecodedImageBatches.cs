@@ -1,11 +1,13 @@
+using EffNet.MLNet.Architecture;
 using EffNet.MLNet.Imaging;
 
 namespace EffNet.MLNet.FineTuning;
 
 /// <summary>
-/// The minimal batch source: every image decoded once by the library's decoder (the pixels
-/// serving sees) to the training resolution and kept in memory, no augmentation, a seeded
-/// shuffle per epoch.
+/// The minimal batch source: every image decoded once by the library's decoder and kept in memory,
+/// no augmentation, a seeded shuffle per epoch. Each image is the square serving makes: decoded to
+/// the serving side (the resolution scaled by the weights' resize/crop ratio, 73 px for 64) and
+/// centre-cropped to the resolution, as the saved graph crops it.
 /// </summary>
 internal sealed class DecodedImageBatches : ITrainingBatches
 {
@@ -15,8 +17,11 @@ internal sealed class DecodedImageBatches : ITrainingBatches
     private readonly int _seed;
     private readonly bool _shuffle;
 
-    public DecodedImageBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, int seed, bool shuffle)
+    // servingSide: the square serving decodes to before its centre crop; null: the resolution itself (no crop).
+    public DecodedImageBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, int seed, bool shuffle, int? servingSide = null)
     {
+        var side = servingSide ?? resolution;
+        var offset = (side - resolution) / 2;
         _batchSize = batchSize;
         _seed = seed;
         _shuffle = shuffle;
@@ -24,8 +29,12 @@ internal sealed class DecodedImageBatches : ITrainingBatches
         _pixels = new float[images.Count][];
         Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
+            var square = new float[3 * side * side];
+            FastImageDecoder.Decode(images[i].Path, side, square);
             var buffer = new float[3 * resolution * resolution];
-            FastImageDecoder.Decode(images[i].Path, resolution, buffer);
+            for (var c = 0; c < 3; c++)
+                for (var y = 0; y < resolution; y++)
+                    square.AsSpan(c * side * side + (y + offset) * side + offset, resolution).CopyTo(buffer.AsSpan(c * resolution * resolution + y * resolution, resolution));
             _pixels[i] = buffer;
         });
     }
@@ -53,5 +62,12 @@ internal sealed class DecodedImageBatches : ITrainingBatches
         var order = Enumerable.Range(0, _labels.Length).ToArray();
         if (_shuffle) new Random(unchecked(_seed * 1_000_003 + epoch) & int.MaxValue).Shuffle(order);
         return order;
+    }
+
+    /// <summary>The side serving decodes an image to for <paramref name="resolution"/>: the same rule as the featurizer's.</summary>
+    public static int ServingSide(EfficientNetVariant variant, int resolution)
+    {
+        var eval = Catalog.PretrainedCatalog.EvalTransformFor(variant);
+        return resolution == eval.CropSize ? eval.ResizeSize : (int)Math.Round(resolution * (double)eval.ResizeSize / eval.CropSize);
     }
 }

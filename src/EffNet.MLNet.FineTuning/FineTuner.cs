@@ -60,7 +60,7 @@ public static class FineTuner
         var training = trainIndices.Select(i => labelled[i]).ToList();
         var validation = validationIndices.Select(i => labelled[i]).ToList();
         ITrainingBatches batches = options.Augmentation == Augmentation.None
-            ? new DecodedImageBatches(training, options.Resolution, options.BatchSize, options.Seed, shuffle: true)
+            ? new DecodedImageBatches(training, options.Resolution, options.BatchSize, options.Seed, shuffle: true, DecodedImageBatches.ServingSide(variant, options.Resolution))
             : new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
