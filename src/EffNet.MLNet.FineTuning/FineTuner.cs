@@ -83,7 +83,7 @@ public static class FineTuner
         var masks = new DropPathMasks(graph, options.BatchSize, options.Seed);
         using var evaluation = validation.Count == 0 ? null : new Evaluation(
             TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions with { Gradients = false, TrainBatchNorm = false, DropPathRate = 0 }),
-            p, threads, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, options.Seed, shuffle: false));
+            p, threads, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, options.Seed, shuffle: false, DecodedImageBatches.ServingSide(variant, options.Resolution)));
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupEpochs * batches.Count, options.Epochs * batches.Count);
         var logits = new float[options.BatchSize * labels.Count];
         var started = Stopwatch.StartNew();
