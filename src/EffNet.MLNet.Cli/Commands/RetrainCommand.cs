@@ -49,9 +49,20 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         [Description(PrecisionOption.CalibrationDescription)]
         public string? Calibration { get; init; }
 
+        [CommandOption("--int8-target <MEDIAN,P5>")]
+        [Description("With --precision int8: least median and 5th-percentile cosine of int8 against fp32 on held-out calibration images, such as 0.99,0.95. Default: the target model.json records.")]
+        public string? Int8Target { get; init; }
+
+        [CommandOption("--int8-max-float <N>")]
+        [Description("With --precision int8: blocks that may be kept in float to meet --int8-target before falling back to fp32. Default: what model.json records.")]
+        public int? Int8MaxFloat { get; init; }
+
         public override ValidationResult Validate()
         {
             if (Precision is not null && PrecisionOption.Problem(Precision, null) is { } precision) return ValidationResult.Error(precision);
+            if ((Int8Target is not null || Int8MaxFloat is not null)
+                && PrecisionOption.TargetProblem(Int8Target, Int8MaxFloat, Precision?.ToLowerInvariant() == "int8") is { } target)
+                return ValidationResult.Error(target);
             if (ClassWeights is not null && ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
             if (Calibration is not null && !Directory.Exists(Calibration)) return ValidationResult.Error($"--calibration '{Calibration}' is not a folder.");
             var data = DataSource.Validate(Data);
@@ -90,9 +101,10 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
             Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
             Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing, ResolutionOverride = resolution,
             // The same int8 target as before, so the same blocks are kept in float (and the identity holds).
-            Int8Target = precision == "int8" && old.Backbone.Int8Check is { } check
-                ? string.Create(CultureInfo.InvariantCulture, $"{check.TargetMedianCosine:R},{check.TargetFifthPercentileCosine:R}") : null,
-            Int8MaxFloat = precision == "int8" ? old.Backbone.Int8Check?.MaxFloatLayers : null,
+            Int8Target = precision != "int8" ? null
+                : s.Int8Target ?? (old.Backbone.Int8Check is { } check
+                    ? string.Create(CultureInfo.InvariantCulture, $"{check.TargetMedianCosine:R},{check.TargetFifthPercentileCosine:R}") : null),
+            Int8MaxFloat = precision == "int8" ? s.Int8MaxFloat ?? old.Backbone.Int8Check?.MaxFloatLayers : null,
         };
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,

@@ -49,7 +49,8 @@ public class FineTuneEarlyStoppingTests
         var p = NetworkParameters.FromTorchvisionCheckpoint(architecture, weights, labels.Count, seed);
         var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, options.LabelSmoothing, gradients: false);
         var validation = held.Select(i => (images[i].ImagePath, labels.IndexOf(images[i].Label))).ToList();
-        using var evaluation = new Evaluation(graph, p, 1, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, seed, shuffle: false));
+        using var evaluation = new Evaluation(graph, p, 1, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, seed, shuffle: false,
+            DecodedImageBatches.ServingSide(variant, options.Resolution)));
         var (loss, accuracy) = evaluation.Run(new float[options.BatchSize * 3 * 32 * 32], new long[options.BatchSize], new float[options.BatchSize * labels.Count]);
         Assert.Equal(chosen.ValidationLoss!.Value, loss, 1e-5 * loss);
         Assert.Equal(chosen.ValidationAccuracy!.Value, accuracy, 1e-9);

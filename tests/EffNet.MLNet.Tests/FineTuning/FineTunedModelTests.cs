@@ -82,7 +82,10 @@ public class FineTunedModelTests(FineTunedModel m, ITestOutputHelper output) : I
     public void Int8_retrain_of_a_fine_tuned_model_serves_at_the_fine_tuned_resolution()
     {
         var int8 = m.File("int8.zip");
-        var r = CliTests.EffnetWithHome(m.Home, "retrain", "--model", m.Model, "--data", m.Data, "--out", int8, "--precision", "int8", "--quiet");
+        // A target any int8 graph meets: this test is about the resolution served, not about int8 fidelity (the int8
+        // check falls back to fp32 on this one-epoch network under the default target; Int8CheckTests test the check).
+        var r = CliTests.EffnetWithHome(m.Home, "retrain", "--model", m.Model, "--data", m.Data, "--out", int8, "--precision", "int8",
+            "--int8-target", "0.01,0.01", "--quiet");
         Assert.True(r.Code == 0, r.Err);
         var report = FineTunedModel.Report(int8);
         Assert.Equal("int8", report.GetProperty("backbone").GetProperty("precision").GetString());
