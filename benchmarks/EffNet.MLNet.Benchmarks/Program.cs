@@ -28,12 +28,13 @@ return command switch
     "serving-load" => ServingLoadBenchmark.Run(options.Seconds ?? 60),
     "preprocess-fidelity" => PreprocessFidelityBenchmark.Run(options),
     "int8" => Int8Benchmark.Run(options),
+    "family" => FamilyBenchmark.Run(options),
     "fit-overhead" => FitOverheadBenchmark.Run(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|serving-load|preprocess-fidelity|int8|fit-overhead [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 512] [--camera-dir DIR] [--camera-images N] [--allow-small] [--precision fp32|int8] [--seconds 60]");
+    Console.Error.WriteLine("usage: EffNet.MLNet.Benchmarks graph|featurize|strategy|ort|memory|cache|serving|serving-load|preprocess-fidelity|int8|family|fit-overhead [--variant b0] [--batch 8] [--rounds 20] [--sets small,2mp,camera] [--images 512] [--camera-dir DIR] [--camera-images N] [--allow-small] [--precision fp32|int8] [--seconds 60]");
     return 2;
 }
