@@ -15,7 +15,6 @@ import json
 import math
 import os
 import resource
-import struct
 import sys
 import time
 
@@ -23,26 +22,12 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
+from check_finetuned_state_dict import read_safetensors  # noqa: E402  (one reader for the test and the benchmark)
+
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 WEIGHT_DECAY, SMOOTHING, WARMUP_EPOCHS = 0.05, 0.1, 1
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length))
-        data = f.read()
-    dtypes = {"F32": torch.float32, "I64": torch.int64}
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = entry["data_offsets"]
-        dtype = dtypes[entry["dtype"]]
-        t = torch.frombuffer(bytearray(data[start:end]), dtype=dtype) if end > start else torch.empty(0, dtype=dtype)
-        out[name] = t.reshape(entry["shape"]).clone()
-    return out
 
 
 def trainable(model, unfreeze):

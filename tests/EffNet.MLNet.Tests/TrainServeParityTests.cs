@@ -201,7 +201,7 @@ public class TrainServeParityTests(ITestOutputHelper output)
         Assert.Equal(JsonSerializer.Serialize(report.GetProperty("savedModelOnValidation")), JsonSerializer.Serialize(JsonDocument.Parse(evaluate.Out).RootElement));
     }
 
-    private static List<float[]> ColumnValues(IDataView view, DataViewSchema.Column column)
+    internal static List<float[]> ColumnValues(IDataView view, DataViewSchema.Column column)
     {
         var values = new List<float[]>();
         using var cursor = view.GetRowCursor([column]);

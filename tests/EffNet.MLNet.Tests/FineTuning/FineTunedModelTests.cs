@@ -164,7 +164,7 @@ public class FineTunedModelTests(FineTunedModel m, ITestOutputHelper output) : I
         var stockMl = new MLContext(1);
         var saved = stockMl.Model.Load(m.Model, out _);
         var scored = saved.Transform(stockMl.Data.LoadFromEnumerable(rows));
-        var serving = ColumnValues(scored, scored.Schema.First(c => c.Name == "Features"));
+        var serving = TrainServeParityTests.ColumnValues(scored, scored.Schema.First(c => c.Name == "Features"));
         for (var i = 0; i < rows.Count; i++)
         {
             var cosine = FeaturizerTests.Cosine(training[i], serving[i]);
@@ -238,20 +238,6 @@ public class FineTunedModelTests(FineTunedModel m, ITestOutputHelper output) : I
             output.WriteLine($"{Path.GetFileName(m.Images[i])}: mean |Δ| {meanAbs:F3} of 255");
             Assert.True(meanAbs < 1.0, $"{m.Images[i]}: the fine-tuning pixels differ from the saved model's (mean |Δ| {meanAbs:F3})");
         }
-    }
-
-    private static List<float[]> ColumnValues(IDataView view, DataViewSchema.Column column)
-    {
-        var values = new List<float[]>();
-        using var cursor = view.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
-        var buffer = default(VBuffer<float>);
-        while (cursor.MoveNext())
-        {
-            getter(ref buffer);
-            values.Add(buffer.DenseValues().ToArray());
-        }
-        return values;
     }
 
     private static float[] StockPixels(IReadOnlyList<string> images, int size)
