@@ -2,14 +2,13 @@ using System.Globalization;
 using EffNet.MLNet.Imaging;
 using Google.Protobuf;
 using EffNet.MLNet.Onnx.Quantization;
-using Microsoft.ML.OnnxRuntime;
 
 namespace EffNet.MLNet.Benchmarks;
 
 /// <summary>
 /// B0, Lite0 and V2-S side by side, fp32 and int8, each at its own evaluation resolution: pure ONNX
-/// Runtime, one session per graph, two concurrent batch-1 runs of one intra-op thread each (the way
-/// the int8 benchmark measures), interleaved rounds. Seeded random weights (no pretrained weights can
+/// Runtime, one session per graph, two concurrent batch-1 runs of one intra-op thread each (the int8
+/// benchmark's sessions and runs), interleaved rounds. Seeded random weights (no pretrained weights can
 /// be downloaded here): speed does not depend on the weights' values; int8 is calibrated on the
 /// scikit-image photos it then runs on. The ImageNet accuracies printed are the weights' publishers'.
 /// </summary>
@@ -34,43 +33,14 @@ internal static class FamilyBenchmark
             var pixels = photos.Select(p => { var x = new float[3 * size * size]; FastImageDecoder.Decode(p, size, x); return x; }).ToList();
             var fp32 = backbone.Graph;
             var int8 = Int8Quantizer.Quantize(fp32, pixels);
-            using var f = Open(fp32.ToByteArray());
-            using var q = Open(int8.ToByteArray());
-            var cosines = pixels.Select(p => Cosine(Features(f, p, size), Features(q, p, size))).Order().ToList();
-            var result = SideBySide.Measure(rounds, 2 * pixels.Count, 1, () => TwoConcurrentRuns(f, pixels, size), () => TwoConcurrentRuns(q, pixels, size));
+            using var f = Int8Benchmark.Open(fp32.ToByteArray(), profile: false);
+            using var q = Int8Benchmark.Open(int8.ToByteArray(), profile: false);
+            var cosines = pixels.Select(p => Int8Benchmark.Cosine(Int8Benchmark.Features(f, p, size), Int8Benchmark.Features(q, p, size))).Order().ToList();
+            var result = SideBySide.Measure(rounds, 2 * pixels.Count, 1, () => Int8Benchmark.TwoConcurrentRuns(f, pixels, size), () => Int8Benchmark.TwoConcurrentRuns(q, pixels, size));
             Console.WriteLine(string.Create(inv,
                 $"{variant,-8} {backbone.Resolution,6} {result.MedianRates[0],11:F1} {result.MedianRates[1],11:F1} {result.Ratio(1, 0),10:F2} {cosines[cosines.Count / 2],11:F4}  {top1}"));
         }
         Console.WriteLine($"cosine: int8 against fp32 features on the {photos.Count} photos it was calibrated on (random weights: a speed run, not a fidelity figure).");
         return 0;
-    }
-
-    private static InferenceSession Open(byte[] model)
-    {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        options.AddSessionConfigEntry("session.set_denormal_as_zero", "1");
-        return new InferenceSession(model, options);
-    }
-
-    private static float[] Features(InferenceSession session, float[] pixels, int size)
-    {
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, size, size]);
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, ["pixels"], [input], ["features"]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
-    }
-
-    private static void TwoConcurrentRuns(InferenceSession session, IReadOnlyList<float[]> inputs, int size) =>
-        Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, _ =>
-        {
-            foreach (var pixels in inputs) Features(session, pixels, size);
-        });
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
-        return dot / Math.Sqrt(na * nb);
     }
 }

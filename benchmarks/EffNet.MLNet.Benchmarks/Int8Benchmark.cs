@@ -99,7 +99,7 @@ internal static class Int8Benchmark
         return pixels;
     }
 
-    private static InferenceSession Open(byte[] model, bool profile)
+    internal static InferenceSession Open(byte[] model, bool profile)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1, EnableProfiling = profile };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -108,21 +108,21 @@ internal static class Int8Benchmark
         return new InferenceSession(model, options);
     }
 
-    private static float[] Features(InferenceSession session, float[] pixels)
+    internal static float[] Features(InferenceSession session, float[] pixels, int size = Size)
     {
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, Size, Size]);
+        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, size, size]);
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, ["pixels"], [input], ["features"]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    private static void TwoConcurrentRuns(InferenceSession session, IReadOnlyList<float[]> inputs) =>
+    internal static void TwoConcurrentRuns(InferenceSession session, IReadOnlyList<float[]> inputs, int size = Size) =>
         Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, _ =>
         {
-            foreach (var pixels in inputs) Features(session, pixels);
+            foreach (var pixels in inputs) Features(session, pixels, size);
         });
 
-    private static double Cosine(float[] a, float[] b)
+    internal static double Cosine(float[] a, float[] b)
     {
         double dot = 0, na = 0, nb = 0;
         for (var i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
