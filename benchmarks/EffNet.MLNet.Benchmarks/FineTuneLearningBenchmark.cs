@@ -22,7 +22,7 @@ namespace EffNet.MLNet.Benchmarks;
 internal static class FineTuneLearningBenchmark
 {
     private sealed record Settings(int Resolution, int TrainPerClass, int HeldOutPerClass, int Epochs, double LearningRate, string Unfreeze,
-        int Batch, int Threads, int[] Seeds, int DataSeed);
+        int Batch, int Threads, int[] Seeds, int DataSeed, bool TrainBatchNorm, double DropPath, bool Torch, Augmentation Augment);
 
     public static int Run(string[] args)
     {
@@ -33,8 +33,8 @@ internal static class FineTuneLearningBenchmark
         try
         {
             Console.WriteLine(string.Create(inv, $"direction task: {4 * s.TrainPerClass} training and {4 * s.HeldOutPerClass} held-out images at {s.Resolution} px (data seed {s.DataSeed}); " +
-                $"B0 from a calibrated random start, unfreeze {s.Unfreeze}, {s.Epochs} epochs, batch {s.Batch}, AdamW lr {s.LearningRate:g3} wd 0.05, warm-up 1 epoch + cosine, " +
-                $"label smoothing 0.1, batch-norm frozen, no augmentation, {s.Threads} threads; {Environment.ProcessorCount} cores, load {Load()}"));
+                $"B0 from the random-init featurizer's weights, unfreeze {s.Unfreeze}, {s.Epochs} epochs, batch {s.Batch}, AdamW lr {s.LearningRate:g3} wd 0.05, warm-up 1 epoch + cosine, " +
+                $"label smoothing 0.1, batch-norm {(s.TrainBatchNorm ? "training" : "frozen")}, drop-path {s.DropPath}, augmentation {s.Augment}, {s.Threads} threads; {Environment.ProcessorCount} cores, load {Load()}"));
             // Drawn at the serving side (73 px for 64), so the centre crop that training and serving take is the middle of the drawing, not an upscale.
             var (trainDir, heldOutDir) = DirectionTask.WriteSplits(Path.Combine(work, "data"), s.TrainPerClass, s.HeldOutPerClass,
                 DecodedImageBatches.ServingSide(EfficientNetVariant.B0, s.Resolution), s.DataSeed);
@@ -55,13 +55,14 @@ internal static class FineTuneLearningBenchmark
             foreach (var seed in s.Seeds)
             {
                 var start = Path.Combine(work, $"start-{seed}.safetensors");
-                WriteStart(start, labels.Count, seed, trainPixels, s.Resolution, s.Batch);
+                WriteStart(start, labels.Count, seed);
                 var probe = Probe(start, s.Resolution, trainPixels, trainLabels, heldPixels, heldLabels, seed);
 
                 var options = new FineTuneOptions
                 {
                     Unfreeze = Unfreeze.TryParse(s.Unfreeze) ?? throw new ArgumentException($"--unfreeze {s.Unfreeze}"),
                     Epochs = s.Epochs, Resolution = s.Resolution, BatchSize = s.Batch, LearningRate = s.LearningRate, Seed = seed, Threads = s.Threads,
+                    TrainBatchNorm = s.TrainBatchNorm, DropPathRate = s.DropPath, Augmentation = s.Augment,
                 };
                 var tuned = Path.Combine(work, $"tuned-{seed}.safetensors");
                 var watch = Stopwatch.StartNew();
@@ -69,14 +70,24 @@ internal static class FineTuneLearningBenchmark
                 var csRate = s.Epochs * train.Count / watch.Elapsed.TotalSeconds;
                 var cs = HeldOutAccuracy(tuned, labels.Count, s.Resolution, heldPixels, heldLabels, s.Threads);
 
-                var torch = RunTorch(["learn", start, data, seed.ToString(inv), s.Epochs.ToString(inv), s.LearningRate.ToString("R", inv), s.Unfreeze,
-                    s.Batch.ToString(inv), s.Threads.ToString(inv)]);
-                var t = torch.GetProperty("heldout").GetDouble();
-                var tRate = torch.GetProperty("imagesPerSecond").GetDouble();
-                var torchLast = torch.GetProperty("history").EnumerateArray().Last();
+                var csTrainEval = HeldOutAccuracy(tuned, labels.Count, s.Resolution, trainPixels, trainLabels, s.Threads);
                 Console.WriteLine(string.Create(inv,
-                    $"seed {seed}: probe {probe:P1}; C# {cs:P1} (last epoch loss {history[^1].Loss:0.000}, train acc {history[^1].Accuracy:P0}, {csRate:0.0} img/s); " +
-                    $"PyTorch {t:P1} (last epoch loss {torchLast.GetProperty("loss").GetDouble():0.000}, train acc {torchLast.GetProperty("accuracy").GetDouble():P0}, {tRate:0.0} img/s)"));
+                    $"seed {seed}: probe {probe:P1}; C# {cs:P1}, eval-mode on training images {csTrainEval:P1} (first epoch loss {history[0].Loss:0.000}, last {history[^1].Loss:0.000}, train acc {history[^1].Accuracy:P0}, {csRate:0.0} img/s)"));
+                double t = double.NaN, tRate = double.NaN;
+                if (s.Torch)
+                {
+                        // With augmentation PyTorch trains on the C# side's augmented batches, epoch by epoch in the C# order.
+                    var augmented = s.Augment == Augmentation.None ? "-" : WriteAugmentedEpochs(Path.Combine(work, $"augmented-{seed}"), train, labels, options);
+                    var torch = RunTorch(["learn", start, data, seed.ToString(inv), s.Epochs.ToString(inv), s.LearningRate.ToString("R", inv), s.Unfreeze,
+                        s.Batch.ToString(inv), s.Threads.ToString(inv), s.TrainBatchNorm ? "1" : "0", s.DropPath.ToString("R", inv), augmented]);
+                    if (augmented != "-") Directory.Delete(augmented, recursive: true);
+                    t = torch.GetProperty("heldout").GetDouble();
+                    tRate = torch.GetProperty("imagesPerSecond").GetDouble();
+                    var torchHistory = torch.GetProperty("history").EnumerateArray().ToList();
+                    Console.WriteLine(string.Create(inv,
+                        $"seed {seed}: PyTorch {t:P1} (first epoch loss {torchHistory[0].GetProperty("loss").GetDouble():0.000}, last {torchHistory[^1].GetProperty("loss").GetDouble():0.000}, " +
+                        $"train acc {torchHistory[^1].GetProperty("accuracy").GetDouble():P0}, {tRate:0.0} img/s)"));
+                }
                 rows.Add((seed, probe, cs, csRate, t, tRate));
             }
 
@@ -101,23 +112,48 @@ internal static class FineTuneLearningBenchmark
         }
         finally
         {
-            Directory.Delete(work, recursive: true);
+            if (Environment.GetEnvironmentVariable("EFFNET_KEEP") is null) Directory.Delete(work, recursive: true);
         }
     }
 
-    /// <summary>The seeded random B0 whose batch-norm statistics come from the first training batch, with a 4-class classifier, as torchvision names it.</summary>
-    private static void WriteStart(string path, int classes, int seed, float[] trainPixels, int resolution, int batch)
+    /// <summary>The seeded random B0 of the library's random-init featurizer (the probe's weights), with a 4-class classifier, as torchvision names it.</summary>
+    private static void WriteStart(string path, int classes, int seed)
     {
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.B0);
         var p = NetworkParameters.FromFolded(architecture, RandomWeights.Create(architecture, seed), classes, seed);
-        var per = 3 * resolution * resolution;
-        var count = Math.Min(batch, trainPixels.Length / per);
-        // The first images in file order hold one class only; a calibration batch drawn across the set sees all four.
-        var step = trainPixels.Length / per / count;
-        var sample = new float[count * per];
-        for (var i = 0; i < count; i++) trainPixels.AsSpan(i * step * per, per).CopyTo(sample.AsSpan(i * per));
-        BatchNormCalibration.Calibrate(p, sample, count, resolution);
         StateDictWriter.WriteTorchvision(path, p);
+    }
+
+    /// <summary>
+    /// Every epoch's augmented batches exactly as <see cref="FineTuner.Run"/> draws them (the same split, batch
+    /// source, seed and order), one safetensors file per epoch: <c>pixels</c> [N,3,R,R] and <c>labels</c> [N].
+    /// </summary>
+    private static string WriteAugmentedEpochs(string folder, IReadOnlyList<Training.LabeledImage> train, List<string> labels, FineTuneOptions options)
+    {
+        Directory.CreateDirectory(folder);
+        var (trainIndices, _) = StratifiedSplit.Split(train.Select(i => i.Label).ToList(), options.ValidationFraction, options.Seed);
+        var training = trainIndices.Select(i => (train[i].ImagePath, labels.IndexOf(train[i].Label))).ToList();
+        var batches = new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
+        var per = 3 * options.Resolution * options.Resolution;
+        var pixels = new float[training.Count * per];
+        var classes = new float[training.Count];
+        var batchPixels = new float[options.BatchSize * per];
+        var batchLabels = new long[options.BatchSize];
+        for (var epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            var at = 0;
+            for (var b = 0; b < batches.Count; b++)
+            {
+                var n = batches.Size(b);
+                batches.Fill(epoch, b, batchPixels, batchLabels);
+                batchPixels.AsSpan(0, n * per).CopyTo(pixels.AsSpan(at * per));
+                for (var i = 0; i < n; i++) classes[at + i] = batchLabels[i];
+                at += n;
+            }
+            StateDictWriter.Write(Path.Combine(folder, $"epoch-{epoch}.safetensors"),
+                [("pixels", [training.Count, 3, options.Resolution, options.Resolution], pixels), ("labels", [training.Count], classes)]);
+        }
+        return folder;
     }
 
     /// <summary>The pixels the C# fine-tuner trains on (its own batch source, no shuffle): PyTorch gets exactly these.</summary>
@@ -230,6 +266,9 @@ internal static class FineTuneLearningBenchmark
             map.TryGetValue("lr", out var lr) ? double.Parse(lr, CultureInfo.InvariantCulture) : 1e-3, map.GetValueOrDefault("unfreeze", "all"),
             Int("batch", 16), Int("threads", 2),
             map.TryGetValue("seeds", out var seeds) ? seeds.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : [1, 2, 3],
-            Int("data-seed", 23));
+            Int("data-seed", 23), Int("train-batchnorm", 0) == 1,
+            map.TryGetValue("drop-path", out var dropPath) ? double.Parse(dropPath, CultureInfo.InvariantCulture) : 0,
+            Int("torch", 1) == 1,
+            Enum.Parse<Augmentation>(map.GetValueOrDefault("augment", "none"), ignoreCase: true));
     }
 }

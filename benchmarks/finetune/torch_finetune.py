@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch side of `EffNet.MLNet.Benchmarks finetune-learning` and `finetune-speed` (Debian's python3-torch).
 
-    /usr/bin/python3 benchmarks/finetune/torch_finetune.py learn START DATA SEED EPOCHS LR UNFREEZE BATCH THREADS
+    /usr/bin/python3 benchmarks/finetune/torch_finetune.py learn START DATA SEED EPOCHS LR UNFREEZE BATCH THREADS [TRAINBN DROPPATH AUGMENTED]
     /usr/bin/python3 benchmarks/finetune/torch_finetune.py speed UNFREEZE RESOLUTION BATCH THREADS STEPS
 
 learn: torchvision's efficientnet_b0 loads START (the state_dict the C# side wrote: the same seeded, data-calibrated
@@ -53,7 +53,24 @@ def optimizer_for(params, lr):
                              lr=lr, betas=(0.9, 0.999), eps=1e-8)
 
 
-def learn(start, data, seed, epochs, lr, unfreeze, batch, threads):
+def train_mode(model, train_batchnorm, drop_path, params):
+    """The C# graph's modes: batch-norm frozen (eval) or normalising by the batch, stochastic depth at the C# rate
+    (torchvision's rule: rate * block / blocks), the classifier's dropout off (the C# graph has none)."""
+    model.eval()
+    if train_batchnorm:   # the trained layers' batch-norm only; frozen layers stay in evaluation mode (as in C#)
+        trained = {id(p) for p in params}
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d) and id(m.weight) in trained:
+                m.train()
+    if drop_path > 0:
+        depth = [m for m in model.modules() if isinstance(m, torchvision.ops.StochasticDepth)]
+        # torchvision built them with 0.2 * block / blocks; rescale to the C# rate.
+        for m in depth:
+            m.p = m.p * drop_path / 0.2
+            m.train()
+
+
+def learn(start, data, seed, epochs, lr, unfreeze, batch, threads, train_batchnorm=False, drop_path=0.0, augmented="-"):
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     tensors = read_safetensors(data)
@@ -62,8 +79,9 @@ def learn(start, data, seed, epochs, lr, unfreeze, batch, threads):
     classes = int(y.max().item()) + 1
     model = torchvision.models.efficientnet_b0(weights=None, num_classes=classes)
     model.load_state_dict(read_safetensors(start), strict=True)
-    model.eval()   # batch-norm statistics frozen, no dropout: the C# training graph
-    optimizer = optimizer_for(trainable(model, unfreeze), lr)
+    params = trainable(model, unfreeze)
+    train_mode(model, train_batchnorm, drop_path, params)
+    optimizer = optimizer_for(params, lr)
     per_epoch = math.ceil(len(y) / batch)
     warmup, total = WARMUP_EPOCHS * per_epoch, epochs * per_epoch
 
@@ -77,20 +95,27 @@ def learn(start, data, seed, epochs, lr, unfreeze, batch, threads):
     began = time.time()
     history = []
     for _ in range(epochs):
-        order = torch.randperm(len(y), generator=generator)
+        if augmented == "-":
+            order = torch.randperm(len(y), generator=generator)
+            ex, ey = x, y
+        else:   # the C# side's augmented batches of this epoch, in its order
+            epoch_tensors = read_safetensors(os.path.join(augmented, "epoch-%d.safetensors" % len(history)))
+            ex, ey = epoch_tensors["pixels"], epoch_tensors["labels"].long()
+            order = torch.arange(len(ey))
         loss_sum = correct = 0.0
         for b in range(per_epoch):
             idx = order[b * batch:(b + 1) * batch]
-            logits = model((x[idx] / 255.0 - MEAN) / STD)
-            loss = F.cross_entropy(logits, y[idx], label_smoothing=SMOOTHING)
+            logits = model((ex[idx] / 255.0 - MEAN) / STD)
+            loss = F.cross_entropy(logits, ey[idx], label_smoothing=SMOOTHING)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             scheduler.step()
             loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(1) == y[idx]).sum().item()
+            correct += (logits.argmax(1) == ey[idx]).sum().item()
         history.append({"loss": loss_sum / len(y), "accuracy": correct / len(y)})
     seconds = time.time() - began
+    model.eval()
     with torch.no_grad():
         predicted = torch.cat([model((hx[i:i + 64] / 255.0 - MEAN) / STD).argmax(1) for i in range(0, len(hy), 64)])
     print(json.dumps({"seed": seed, "heldout": (predicted == hy).float().mean().item(), "seconds": seconds,
@@ -121,9 +146,10 @@ def speed(unfreeze, resolution, batch, threads, steps):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "learn" and len(sys.argv) == 10:
+    if len(sys.argv) >= 2 and sys.argv[1] == "learn" and len(sys.argv) in (10, 13):
         a = sys.argv[2:]
-        learn(a[0], a[1], int(a[2]), int(a[3]), float(a[4]), a[5], int(a[6]), int(a[7]))
+        extra = (a[8] == "1", float(a[9]), a[10]) if len(a) == 11 else ()
+        learn(a[0], a[1], int(a[2]), int(a[3]), float(a[4]), a[5], int(a[6]), int(a[7]), *extra)
     elif len(sys.argv) >= 2 and sys.argv[1] == "speed" and len(sys.argv) == 7:
         a = sys.argv[2:]
         speed(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]))

@@ -46,11 +46,13 @@ public sealed record FineTuneOptions
     public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>
-    /// Batch-norm of the trained layers normalises by batch statistics and updates its running
-    /// statistics (PyTorch's training mode, momentum 0.1); default false: running statistics frozen,
-    /// scale and shift trained. Frozen layers keep evaluation-mode batch-norm either way.
+    /// True: batch-norm of the trained layers normalises by batch statistics and updates its running
+    /// statistics (PyTorch's training mode, momentum 0.1). False: running statistics frozen, scale and
+    /// shift trained. Null (the default): frozen from a checkpoint, trained from a random start, which
+    /// cannot train frozen (see <see cref="FineTuner.Run"/>). Frozen layers keep evaluation-mode
+    /// batch-norm either way.
     /// </summary>
-    public bool TrainBatchNorm { get; init; }
+    public bool? TrainBatchNorm { get; init; }
 
     /// <summary>Stochastic depth: the last block drops its residual branch with about this probability, earlier blocks proportionally less (torchvision's rule); 0 turns it off.</summary>
     public double DropPathRate { get; init; } = 0.2;

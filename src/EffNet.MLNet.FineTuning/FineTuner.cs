@@ -37,6 +37,7 @@ public static class FineTuner
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(weightsOut);
         RefuseUnsupportedFamily(variant);
+        TrainsBatchNorm(options, randomStart: torchvisionWeights is null);
         var labels = images.Select(i => i.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (labels.Count < 2) throw new ArgumentException("Fine-tuning needs images of at least two labels.", nameof(images));
         var index = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
@@ -64,16 +65,10 @@ public static class FineTuner
             : new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
-        if (torchvisionWeights is null && history.Count == 0)
-        {
-            // A random start gets batch-norm statistics from the first batch (a resumed one has them in its checkpoint).
-            batches.Fill(0, 0, pixels, batchLabels);
-            BatchNormCalibration.Calibrate(p, pixels, batches.Size(0), options.Resolution);
-        }
         var graphOptions = new TrainingGraphOptions
         {
             LabelSmoothing = options.LabelSmoothing,
-            TrainBatchNorm = options.TrainBatchNorm,
+            TrainBatchNorm = TrainsBatchNorm(options, randomStart: torchvisionWeights is null),
             DropPathRate = options.DropPathRate,
             ClassWeights = LossWeights(options, labels, training.Select(t => t.Item2)),
         };
@@ -137,6 +132,23 @@ public static class FineTuner
         var rows = trainingLabels.Select(i => labels[i]).ToList();
         var weights = ClassWeightRule.Resolve(rows, options.ClassWeighting, options.ClassWeights, "FineTuneOptions.ClassWeights");
         return weights is null ? null : labels.Select(l => weights.TryGetValue(l, out var w) ? (float)w : 0f).ToArray();
+    }
+
+    /// <summary>
+    /// Whether the trained layers' batch-norm normalises by batch statistics: as asked, else frozen from a
+    /// checkpoint and trained from a random start. A random start is the library's random-init featurizer
+    /// (<see cref="RandomWeights"/>): a network in its ordered regime, whose activations shrink layer by layer
+    /// and whose head is scaled up to unit features. Frozen, one step of 1e-5 on every parameter moves the
+    /// logits by ~100 (measured on sample-data, in PyTorch as here); batch statistics renormalise each step.
+    /// </summary>
+    /// <exception cref="ArgumentException">Frozen batch-norm asked for with a random start.</exception>
+    internal static bool TrainsBatchNorm(FineTuneOptions options, bool randomStart)
+    {
+        if (randomStart && options.TrainBatchNorm == false)
+            throw new ArgumentException(
+                "A random start cannot fine-tune with frozen batch-norm: its statistics are not a trained network's, and the first steps " +
+                "send the loss into the hundreds. Leave TrainBatchNorm unset (random starts train it) or start from pretrained weights.", nameof(options));
+        return options.TrainBatchNorm ?? randomStart;
     }
 
     private static int SinceBest(IReadOnlyList<FineTuneEpoch> history)

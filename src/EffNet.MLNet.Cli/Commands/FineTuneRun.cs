@@ -69,7 +69,7 @@ internal static class FineTuneRun
             Optimizer = s.Optimizer,
             Seed = s.Seed,
             TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
-            TrainBatchNorm = s.TrainBatchNorm,
+            TrainBatchNorm = s.TrainBatchNorm ? true : null,
             DropPathRate = s.DropPath,
             ClassWeighting = classWeighting,
             ClassWeights = classWeights,
@@ -117,14 +117,14 @@ internal static class FineTuneRun
                 FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),
             (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
         if (code != ExitCodes.Success) return code;
-        RecordInReport(ModelFiles.ReportPath(output), options, s.Augment, start, weights, history, recordedClassWeights);
+        RecordInReport(ModelFiles.ReportPath(output), options, FineTuner.TrainsBatchNorm(options, randomStart: start is null), s.Augment, start, weights, history, recordedClassWeights);
         File.Delete(FineTuner.CheckpointPath(weights));
         return code;
     }
 
     // model.json is the library's report; the fine-tuning settings and history go in beside its
     // fields (readers of the report ignore what they do not know).
-    private static void RecordInReport(string reportPath, FineTuneOptions o, string augment, string? start, string weights, IReadOnlyList<FineTuneEpoch> history, string recordedClassWeights)
+    private static void RecordInReport(string reportPath, FineTuneOptions o, bool trainsBatchNorm, string augment, string? start, string weights, IReadOnlyList<FineTuneEpoch> history, string recordedClassWeights)
     {
         var report = JsonNode.Parse(File.ReadAllText(reportPath))!.AsObject();
         report["fineTuning"] = JsonSerializer.SerializeToNode(new
@@ -139,7 +139,7 @@ internal static class FineTuneRun
             labelSmoothing = o.LabelSmoothing,
             warmupEpochs = o.WarmupEpochs,
             augment,
-            batchNorm = o.TrainBatchNorm ? "trained (batch statistics, running statistics updated with momentum 0.1)" : "frozen (evaluation mode; scale and shift trained)",
+            batchNorm = trainsBatchNorm ? "trained (batch statistics, running statistics updated with momentum 0.1)" : "frozen (evaluation mode; scale and shift trained)",
             dropPath = o.DropPathRate,
             classWeights = recordedClassWeights,
             validationFraction = o.ValidationFraction,

@@ -72,7 +72,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Unfreeze { get; init; } = "top:2";
 
         [CommandOption("--train-batchnorm")]
-        [Description("With --fine-tune: batch-norm of the trained layers normalises by batch statistics and updates its running statistics (PyTorch's training mode).")]
+        [Description("With --fine-tune: batch-norm of the trained layers normalises by batch statistics and updates its running statistics (PyTorch's training mode). Always on with --random-init (a random start cannot train with frozen statistics); off from pretrained weights unless given.")]
         [DefaultValue(false)]
         public bool TrainBatchNorm { get; init; }
 
