@@ -54,6 +54,8 @@ internal sealed class CodegenCommand : Command<CodegenCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(ModelFiles.Existing(s.Model));
+        if (MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath))
+            throw new InvalidDataException($"'{modelPath}' is a multi-label model; codegen writes single-label code only for now. A stock program reads its output as float[] Probability (a slot per label, thresholds in model.json); see README, Multi-label.");
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output)) throw new ArgumentException($"--out '{output}' is a file; name a folder.");
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !s.Force)

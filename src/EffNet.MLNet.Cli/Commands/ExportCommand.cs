@@ -137,6 +137,8 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
     private static int ExportClassifier(string model, string output)
     {
         var modelPath = ModelFiles.Existing(Path.GetFullPath(model));
+        if (MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath))
+            throw new InvalidDataException($"'{modelPath}' is a multi-label model; export --model writes single-label classifiers only for now (export without --model writes the backbone).");
         var ml = new MLContext(0);
         Training.ClassifierOnnxExporter.Save(ml, modelPath, output);
         var onnx = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(output));
