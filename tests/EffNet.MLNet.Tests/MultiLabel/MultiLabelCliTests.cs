@@ -5,8 +5,8 @@ namespace EffNet.MLNet.Tests.MultiLabel;
 /// <summary><c>effnet train --multi-label</c>, then predict, evaluate and retrain on the model, from the command line.</summary>
 public class MultiLabelCliTests
 {
-    // Mutation: PredictCommand does not dispatch on model.json's task -> the single-label path fails to read model.json -> fails.
-    // Mutation: MultiLabelCommands.Predict prints labels under their threshold too -> an image shows three or four labels -> fails.
+    // Mutation (not run): PredictCommand does not dispatch on model.json's task -> the single-label path fails to read model.json -> fails.
+    // Mutation (not run): MultiLabelCommands.Predict prints labels under their threshold too -> an image shows three or four labels -> fails.
     [Fact]
     // ~25 s on 2 busy cores (60 images at 224 pixels, featurized once, then from the cache)
     public void Train_predict_evaluate_and_retrain_a_multi_label_model()

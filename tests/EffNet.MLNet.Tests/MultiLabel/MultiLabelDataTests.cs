@@ -5,7 +5,7 @@ namespace EffNet.MLNet.Tests.MultiLabel;
 /// <summary>The multi-label manifest and the iterative stratified split.</summary>
 public class MultiLabelDataTests
 {
-    // Mutation: MultiLabelManifest.Load splits labels on ',' instead of ';' -> "cat;outdoor" stays one label -> fails.
+    // Mutation: MultiLabelManifest.Load splits the label field on the manifest's separator instead of ';' -> "cat;outdoor" stays one label -> fails.
     [Fact]
     public void A_manifest_gives_each_image_its_labels_quoted_or_not_and_none_for_an_empty_field()
     {
@@ -21,8 +21,8 @@ public class MultiLabelDataTests
         Assert.Equal(["cat", "outdoor"], MultiLabelManifest.Load(dir.File("m.tsv"))[0].Labels);
     }
 
-    // Mutation: drop the duplicate-label check in MultiLabelManifest.Load -> "cat;cat" is accepted -> fails.
-    // Mutation: drop the empty-label check -> "cat;;dog" gives an empty label -> fails.
+    // Mutation (not run): drop the duplicate-label check in MultiLabelManifest.Load -> "cat;cat" is accepted -> fails.
+    // Mutation (not run): drop the empty-label check -> "cat;;dog" gives an empty label -> fails.
     [Theory]
     [InlineData("a.png,cat\nb.png\n", "line 2: expected path,\"label1;label2\"")]
     [InlineData("a.png,\"cat;;dog\"\n", "line 1: an empty label in 'cat;;dog'")]
@@ -49,7 +49,7 @@ public class MultiLabelDataTests
         Assert.Contains("a folder layout is not defined", error.Message);
     }
 
-    // Mutation: IterativeStratifiedSplit always takes the fold with more rows wanted (ignores the label's wants) -> a rare label lands in one fold -> fails.
+    // Mutation (not run): IterativeStratifiedSplit always takes the fold with more rows wanted (ignores the label's wants) -> a rare label lands in one fold -> fails.
     [Fact]
     public void The_split_keeps_every_labels_share_close_to_the_fraction_and_is_seeded()
     {

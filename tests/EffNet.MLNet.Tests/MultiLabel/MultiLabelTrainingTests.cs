@@ -39,7 +39,7 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         public void Dispose() => _dir.Dispose();
     }
 
-    // Mutation: MultiLabelTrainer.View takes truth[i][0] for every label -> every classifier learns "blue" -> fails.
+    // Mutation: MultiLabelTrainer.View takes truth[i][0] for every label -> every classifier learns "blue" -> fails (disc F1 0.667).
     [Fact]
     public void Every_label_reaches_F1_0_9_on_validation_with_random_weights_and_boosted_stumps()
     {
@@ -86,8 +86,8 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         }
     }
 
-    // Mutation: ThresholdRule.BestF1 compares with ">" instead of ">=" -> the tie goes to the higher threshold, 0.9 -> fails.
-    // Mutation: ThresholdRule.BestF1 returns 0 when validation has no positive -> fails.
+    // Mutation (not run): ThresholdRule.BestF1 compares with ">" instead of ">=" -> the tie goes to the higher threshold, 0.9 -> fails.
+    // Mutation (not run): ThresholdRule.BestF1 returns 0 when validation has no positive -> fails.
     [Fact]
     public void The_threshold_rule_takes_the_best_F1_the_lower_threshold_on_a_tie_and_0_5_without_a_positive()
     {
@@ -97,8 +97,8 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         Assert.Equal(0.4f, ThresholdRule.BestF1([0.4f, 0.4f, 0.2f], [true, false, false]));   // equal probabilities go over together
     }
 
-    // Mutation: MultiLabelMetrics.AveragePrecision divides by the rows seen of a group's first row instead of its last -> label a's AP differs -> fails.
-    // Mutation: HammingLoss divides by rows instead of rows x labels -> 0.5 -> fails.
+    // Mutation (not run): MultiLabelMetrics.AveragePrecision divides by the rows seen of a group's first row instead of its last -> label a's AP differs -> fails.
+    // Mutation (not run): HammingLoss divides by rows instead of rows x labels -> 0.5 -> fails.
     [Fact]
     public void Metrics_match_hand_computed_values()
     {
@@ -118,7 +118,7 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         Assert.Null(MultiLabelMetrics.From(["c"], [0.5f], [[0.2f]], [[false]]).PerLabel[0].AveragePrecision);
     }
 
-    // Mutation: MultiLabelTrainer.Compose leaves out the DropColumns step's CopyColumns (concatenates "Probability" j times) -> slots are not the labels' probabilities -> fails.
+    // Mutation (not run): MultiLabelTrainer.Compose concatenates the "Probability" column K times instead of the per-label copies -> the slot names are not the labels -> fails.
     [Fact]
     public void The_saved_zip_loads_in_a_stock_program_with_the_labels_as_slot_names_and_the_same_probabilities()
     {
