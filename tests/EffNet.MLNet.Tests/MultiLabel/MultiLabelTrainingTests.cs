@@ -36,6 +36,22 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         public MultiLabelTrainingResult Result { get; }
         public MultiLabelTrainingResult Lbfgs { get; }
         public string File(string name) => _dir.File(name);
+
+        /// <summary>Save <paramref name="result"/>'s model at <paramref name="zip"/> with the model.json effnet train would write beside it.</summary>
+        public void SaveWithReport(MultiLabelTrainingResult result, string zip)
+        {
+            Ml.Model.Save(result.Model, ImageClassifierTrainer.InputSchema(Ml), zip);
+            new MultiLabelReport
+            {
+                Labels = result.Labels,
+                Thresholds = result.Thresholds,
+                Backbone = BackboneReport.From(Featurizer.Backbone),
+                Trainer = result.Trainer.ToString().ToLowerInvariant(),
+                Settings = new TrainingSettingsReport(result.Trainer.ToString().ToLowerInvariant(), 0.2, 2, null, null, true, 1, "b0"),
+                Data = new DataReport(Manifest, Table.Count, result.TrainCount, result.ValidationImages.Count, new Dictionary<string, int>(), [], Table.Count, 0, 0),
+                Metrics = result.Validation,
+            }.Save(Path.ChangeExtension(zip, ".json"));
+        }
         public void Dispose() => _dir.Dispose();
     }
 
