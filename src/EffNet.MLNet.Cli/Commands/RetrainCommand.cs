@@ -76,7 +76,8 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         ModelFiles.Existing(modelPath);
         // A multi-label model (model.json's task) is retrained as one: same settings, thresholds chosen again on validation.
         var multiLabel = MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath) ? MultiLabel.MultiLabelCommands.LoadReport(modelPath) : null;
-        var (oldBackbone, st) = multiLabel is null ? ModelFiles.LoadReport(modelPath) switch { var r => (r.Backbone, r.Settings) } : (multiLabel.Backbone, multiLabel.Settings);
+        var single = multiLabel is null ? ModelFiles.LoadReport(modelPath) : null;
+        var (oldBackbone, st) = single is not null ? (single.Backbone, single.Settings) : (multiLabel!.Backbone, multiLabel.Settings);
         // A fine-tuned model's weights are reused as they are, so its fine-tuning record stays true of the new model.
         var fineTuning = FineTuneRecord.Read(ModelFiles.ReportPath(modelPath));
         var output = Path.GetFullPath(s.Out ?? Path.ChangeExtension(modelPath, ".retrained.zip"));

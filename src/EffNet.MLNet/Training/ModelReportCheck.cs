@@ -53,17 +53,16 @@ internal static class ModelReportCheck
     {
         if (labels is null || backbone is null || settings is null)
             throw Refuse(path, "lacks labels, backbone or settings");
-        var report = (Labels: labels, Backbone: backbone, Settings: settings);
-        if (report.Labels.Count is 0 or > MaxLabels)
-            throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"lists {report.Labels.Count:N0} labels; a model has 1…{MaxLabels:N0}"));
-        if (report.Labels.Any(l => l is null || l.Length > MaxLabelLength))
+        if (labels.Count is 0 or > MaxLabels)
+            throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"lists {labels.Count:N0} labels; a model has 1…{MaxLabels:N0}"));
+        if (labels.Any(l => l is null || l.Length > MaxLabelLength))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"has a label that is null or longer than {MaxLabelLength} characters"));
-        var b = report.Backbone;
+        var b = backbone;
         ImageSide(path, "backbone.resizeSize", b.ResizeSize);
         ImageSide(path, "backbone.cropSize", b.CropSize);
         if (b.FeatureDimension is < 1 or > MaxFeatureDimension)
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"backbone.featureDimension is {b.FeatureDimension}, outside 1…{MaxFeatureDimension}"));
-        var s = report.Settings;
+        var s = settings;
         if (!(s.ValidationFraction is >= 0 and < 1))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"settings.validationFraction is {s.ValidationFraction}, outside [0, 1)"));
         if (s.TimeBudgetSeconds is { } budget && !(budget > 0 && double.IsFinite(budget)))

@@ -158,6 +158,25 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         }
     }
 
+    // Mutation (run): MultiLabelReport.Load drops the thresholds check -> three thresholds for four labels are accepted -> fails.
+    [Fact]
+    public void A_model_json_whose_thresholds_do_not_match_its_labels_is_refused_in_one_line()
+    {
+        var zip = f.File("forged.zip");
+        f.SaveWithReport(f.Lbfgs, zip);
+        var json = Path.ChangeExtension(zip, ".json");
+        Assert.True(MultiLabelReport.IsMultiLabel(json));
+        Assert.Equal(f.Lbfgs.Thresholds, MultiLabelReport.Load(json).Thresholds);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!;
+        node["thresholds"]!.AsArray().RemoveAt(0);
+        File.WriteAllText(json, node.ToJsonString());
+        var error = Assert.Throws<InvalidDataException>(() => MultiLabelReport.Load(json));
+        Assert.Contains($"'{json}': thresholds must be one number in [0, 1] per label (4)", error.Message);
+        node["thresholds"]!.AsArray().Add(1.5);
+        File.WriteAllText(json, node.ToJsonString());
+        Assert.Throws<InvalidDataException>(() => MultiLabelReport.Load(json));
+    }
+
     internal static List<(string[] Labels, float[] Probabilities)> RunStock(string model, IReadOnlyList<string> images)
     {
         PortableModelTests.RunConsumer(["--multi-label", model, .. images]);   // builds the consumer once

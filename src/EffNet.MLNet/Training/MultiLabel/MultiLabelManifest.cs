@@ -55,7 +55,11 @@ public static class MultiLabelManifest
         throw new InvalidDataException($"{where()}: unbalanced or inner quotes in {InertText.Line(field)}; quote a whole field, as \"label1{LabelSeparator}label2\".");
     }
 
-    /// <summary>Whether <paramref name="manifest"/> is a file whose label fields hold a <c>;</c>: a hint that it is multi-label.</summary>
-    internal static bool LooksMultiLabel(string manifest) =>
-        File.Exists(manifest) && File.ReadLines(manifest).Take(100_000).Any(l => !l.TrimStart().StartsWith('#') && l.Contains(LabelSeparator));
+    /// <summary>Whether <paramref name="manifest"/> is a file with a <c>;</c> in a label field (after a line's first separator): a hint that it is multi-label.</summary>
+    internal static bool LooksMultiLabel(string manifest)
+    {
+        if (!File.Exists(manifest)) return false;
+        var separator = manifest.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
+        return File.ReadLines(manifest).Take(100_000).Any(l => !l.TrimStart().StartsWith('#') && l.IndexOf(separator) is >= 0 and var at && l.IndexOf(LabelSeparator, at) >= 0);
+    }
 }
