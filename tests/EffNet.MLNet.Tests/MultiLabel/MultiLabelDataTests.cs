@@ -49,7 +49,7 @@ public class MultiLabelDataTests
         Assert.Contains("a folder layout is not defined", error.Message);
     }
 
-    // Mutation (not run): IterativeStratifiedSplit always takes the fold with more rows wanted (ignores the label's wants) -> a rare label lands in one fold -> fails.
+    // Mutation (run): IterativeStratifiedSplit takes the fold with more rows wanted, ignoring the label's wants -> "a: 29 of 208 in validation" -> fails.
     [Fact]
     public void The_split_keeps_every_labels_share_close_to_the_fraction_and_is_seeded()
     {

@@ -102,7 +102,7 @@ public class MultiLabelTrainingTests(MultiLabelTrainingTests.ShapeColourFeatures
         }
     }
 
-    // Mutation (not run): ThresholdRule.BestF1 compares with ">" instead of ">=" -> the tie goes to the higher threshold, 0.9 -> fails.
+    // Mutation (run): ThresholdRule.BestF1 compares with ">" instead of ">=" -> the tie goes to the higher threshold, 0.9 -> fails.
     // Mutation (not run): ThresholdRule.BestF1 returns 0 when validation has no positive -> fails.
     [Fact]
     public void The_threshold_rule_takes_the_best_F1_the_lower_threshold_on_a_tie_and_0_5_without_a_positive()
