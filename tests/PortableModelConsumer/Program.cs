@@ -2,11 +2,17 @@
 // "path<TAB>PredictedLabel<TAB>score0,score1,…" (scores round-trip exactly).
 //   PortableModelConsumer model.zip IMAGE…            a model that reads image paths (effnet train, the estimator)
 //   PortableModelConsumer --bytes model.zip IMAGE…    a model saved with ImageInputModel.Save: each image's bytes, in memory
+//   PortableModelConsumer --multi-label model.zip IMAGE…   a multi-label model: "path<TAB>slot names<TAB>probabilities"
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
+if (args[0] == "--multi-label")
+{
+    MultiLabel.Run(args[1], args[2..]);
+    return;
+}
 var fromBytes = args[0] == "--bytes";
 var rest = fromBytes ? args[1..] : args;
 var ml = new MLContext();
@@ -62,3 +68,28 @@ public sealed class ModelOutput
     public float[] Score { get; set; } = [];
 }
 // </readme>
+
+// A multi-label model's one output: a Probability vector whose slot names are the labels.
+internal static class MultiLabel
+{
+    public static void Run(string modelPath, string[] images)
+    {
+        var ml = new MLContext();
+        var model = ml.Model.Load(modelPath, out var inputSchema);
+        var output = model.GetOutputSchema(inputSchema)["Probability"];
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        output.GetSlotNames(ref names);
+        var labels = string.Join(",", names.DenseValues().Select(n => n.ToString()));
+        var engine = ml.Model.CreatePredictionEngine<Input, MultiLabelOutput>(model);
+        foreach (var image in images)
+        {
+            var p = engine.Predict(new Input { ImagePath = image });
+            Console.WriteLine($"{image}\t{labels}\t{string.Join(",", p.Probability.Select(s => s.ToString("R", CultureInfo.InvariantCulture)))}");
+        }
+    }
+}
+
+public sealed class MultiLabelOutput
+{
+    public float[] Probability { get; set; } = [];
+}

@@ -11,6 +11,9 @@ namespace EffNet.MLNet.Cli.Codegen;
 /// <param name="ModelSha256">The model file's hash, recorded in the header.</param>
 internal sealed record ConsumptionModel(string Namespace, IReadOnlyList<string> Labels, string? PathColumn, string? ImageColumn, string PackageVersion, string ModelSha256)
 {
+    /// <summary>A multi-label model's thresholds (model.json's, in label order); null for a single-label model.</summary>
+    public IReadOnlyList<float>? Thresholds { get; init; }
+
     /// <summary>The model's file name inside the class library (and its build output).</summary>
     public string ModelFile => Namespace + ".zip";
 
@@ -35,8 +38,8 @@ internal static class ConsumptionProject
         {
             [$"{lib}/{lib}.csproj"] = LibraryProject(m),
             [$"{lib}/ModelInput.cs"] = ModelInput(m),
-            [$"{lib}/ModelOutput.cs"] = ModelOutput(m),
-            [$"{lib}/ImageModel.cs"] = ImageModel(m),
+            [$"{lib}/ModelOutput.cs"] = m.Thresholds is null ? ModelOutput(m) : MultiLabelConsumption.ModelOutput(m, Header(m)),
+            [$"{lib}/ImageModel.cs"] = m.Thresholds is null ? ImageModel(m) : MultiLabelConsumption.ImageModel(m, Header(m)),
             ["README.md"] = Readme(m, web),
         };
         if (web)
@@ -280,8 +283,7 @@ internal static class ConsumptionProject
             ```csharp
             using {{m.Namespace}};
 
-            var output = ImageModel.Predict(ModelInput.FromFile("photo.jpg"));   // or ModelInput.FromImage(MLImage.CreateFromStream(stream))
-            Console.WriteLine($"{output.PredictedLabel}: {string.Join(", ", output.Scores.Select(s => $"{s.Label} {s.Score:P0}"))}");
+            {{(m.Thresholds is null ? SingleLabelUse : MultiLabelUse)}}
             var many = ImageModel.PredictAll(paths.Select(ModelInput.FromFile));  // in parallel; a bad image gets Error set
             ```
 
@@ -290,6 +292,16 @@ internal static class ConsumptionProject
             {{webPart}}
             """;
     }
+
+    private const string SingleLabelUse = """
+        var output = ImageModel.Predict(ModelInput.FromFile("photo.jpg"));   // or ModelInput.FromImage(MLImage.CreateFromStream(stream))
+        Console.WriteLine($"{output.PredictedLabel}: {string.Join(", ", output.Scores.Select(s => $"{s.Label} {s.Score:P0}"))}");
+        """;
+
+    private const string MultiLabelUse = """
+        var output = ImageModel.Predict(ModelInput.FromFile("photo.jpg"));   // a multi-label model reads files
+        Console.WriteLine($"{string.Join(", ", output.PredictedLabels)} ({string.Join(", ", output.Probabilities.Select(p => $"{p.Label} {p.Probability:P0}"))})");
+        """;
 
     // A column name in a doc comment: nothing that could end the comment or break its XML.
     private static string Comment(string text) =>

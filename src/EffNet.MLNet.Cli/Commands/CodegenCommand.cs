@@ -54,12 +54,17 @@ internal sealed class CodegenCommand : Command<CodegenCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(ModelFiles.Existing(s.Model));
+        var multiLabel = MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath);
+        if (multiLabel && s.Web)
+            throw new ArgumentException($"'{modelPath}' is a multi-label model; --web serves single-label classifiers only (AddImageClassifier answers one label). Generate without --web.");
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output)) throw new ArgumentException($"--out '{output}' is a file; name a folder.");
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !s.Force)
             throw new ArgumentException($"'{output}' is not empty; pass --force to write into it (generated files are replaced, others kept), or choose another --out.");
         var ns = s.Namespace ?? CSharpText.NamespaceFrom(Path.GetFileName(output.TrimEnd(Path.DirectorySeparatorChar)));
-        var model = Describe(modelPath, ns, s.PackageVersion ?? ToolVersion.Current);
+        var model = multiLabel
+            ? DescribeMultiLabel(modelPath, ns, s.PackageVersion ?? ToolVersion.Current)
+            : Describe(modelPath, ns, s.PackageVersion ?? ToolVersion.Current);
         cancellationToken.ThrowIfCancellationRequested();
 
         foreach (var (relative, text) in ConsumptionProject.Files(model, s.Web))
@@ -95,6 +100,14 @@ internal sealed class CodegenCommand : Command<CodegenCommand.Settings>
             ? input?.FirstOrDefault(c => c.Type is ImageDataViewType).Name ?? ImageInputModel.DefaultImageColumn
             : null;
         return new ConsumptionModel(ns, labels, pathColumn, imageColumn, packageVersion, FileHash.Sha256(modelPath));
+    }
+
+    /// <summary>A multi-label model: labels and thresholds from its model.json; it reads image paths.</summary>
+    private static ConsumptionModel DescribeMultiLabel(string modelPath, string ns, string packageVersion)
+    {
+        var report = MultiLabel.MultiLabelCommands.LoadReport(modelPath);
+        using (var stream = File.OpenRead(modelPath)) SavedModel.LoadWithSchema(new MLContext(0), stream, modelPath);
+        return new ConsumptionModel(ns, report.Labels, "ImagePath", null, packageVersion, FileHash.Sha256(modelPath)) { Thresholds = report.Thresholds };
     }
 
     // The user's file is only read: copying a file onto itself (a --model already where it would go) is skipped.

@@ -36,6 +36,8 @@ internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     {
         var ml = new MLContext(0);
         var modelPath = Path.GetFullPath(s.Model);
+        if (MultiLabel.MultiLabelCommands.IsMultiLabel(ModelFiles.Existing(modelPath)))
+            return MultiLabel.MultiLabelCommands.Evaluate(modelPath, s.Data!, s.FailOnBadImage, s.AcceptTruncated, s.Json);
         var model = SavedModel.Load(ml, ModelFiles.Existing(modelPath));
         var report = ModelFiles.LoadReport(modelPath);
         // The saved model decodes with ML.NET, which fails on a bad image without naming it and fills

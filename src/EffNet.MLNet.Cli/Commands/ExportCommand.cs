@@ -143,7 +143,10 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
         var size = onnx.MetadataProps.Single(p => p.Key == "effnet.input_size").Value;
         var labels = onnx.MetadataProps.Single(p => p.Key == Training.ClassifierOnnxExporter.LabelsKey).Value;
         AnsiConsole.MarkupLine(
-            $"Wrote [green]{Inert.Markup(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → scores [[N,K]], predicted_index [[N]]; labels {Inert.Markup(labels)} in the metadata and, with the exact preprocessing, in [green]{Inert.Markup(Training.ClassifierOnnxExporter.SidecarPath(output))}[/].");
+            $"Wrote [green]{Inert.Markup(output)}[/]: input pixels [[N,3,{size},{size}]] RGB 0-255 → " +
+            (onnx.Graph.Output.Any(o => o.Name == Training.ClassifierOnnxExporter.ProbabilitiesName)
+                ? "probabilities [[N,K]] (multi-label; the thresholds stay in model.json)" : "scores [[N,K]], predicted_index [[N]]") +
+            $"; labels {Inert.Markup(labels)} in the metadata and, with the exact preprocessing, in [green]{Inert.Markup(Training.ClassifierOnnxExporter.SidecarPath(output))}[/].");
         return ExitCodes.Success;
     }
 }

@@ -43,6 +43,8 @@ internal sealed class PredictCommand : Command<PredictCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelPath = Path.GetFullPath(s.Model);
+        if (MultiLabel.MultiLabelCommands.IsMultiLabel(ModelFiles.Existing(modelPath)))
+            return MultiLabel.MultiLabelCommands.Predict(modelPath, Expand(s.Inputs), s.FailOnBadImage, s.AcceptTruncated, s.Json);
         using var predictor = new PooledPredictor(ModelFiles.Existing(modelPath), new PooledPredictorOptions { AcceptTruncatedImages = s.AcceptTruncated, MaxDecodedBytes = ImageCheck.DefaultMaxDecodedBytes });
         var images = Expand(s.Inputs);
         // Each image is checked first, so that one bad file among many is named and the others still get their predictions.

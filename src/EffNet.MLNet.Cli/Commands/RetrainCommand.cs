@@ -74,41 +74,48 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
     {
         var modelPath = Path.GetFullPath(s.Model);
         ModelFiles.Existing(modelPath);
-        var old = ModelFiles.LoadReport(modelPath);
+        // A multi-label model (model.json's task) is retrained as one: same settings, thresholds chosen again on validation.
+        var multiLabel = MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath) ? MultiLabel.MultiLabelCommands.LoadReport(modelPath) : null;
+        var single = multiLabel is null ? ModelFiles.LoadReport(modelPath) : null;
+        var (oldBackbone, st) = single is not null ? (single.Backbone, single.Settings) : (multiLabel!.Backbone, multiLabel.Settings);
         // A fine-tuned model's weights are reused as they are, so its fine-tuning record stays true of the new model.
         var fineTuning = FineTuneRecord.Read(ModelFiles.ReportPath(modelPath));
         var output = Path.GetFullPath(s.Out ?? Path.ChangeExtension(modelPath, ".retrained.zip"));
         var namedOld = s.Out is not null && output == modelPath;
         ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
 
-        var st = old.Settings;
         var family = st.WeightsFamily ?? "auto";
         // A fine-tuned backbone serves at the resolution it was trained at, which model.json records as the crop.
-        int? resolution = Architecture.EfficientNetVariant.Parse(st.Variant).Resolution == old.Backbone.CropSize ? null : old.Backbone.CropSize;
+        int? resolution = Architecture.EfficientNetVariant.Parse(st.Variant).Resolution == oldBackbone.CropSize ? null : oldBackbone.CropSize;
         var backbone = new EfficientNetFeaturizerOptions
         {
             Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
-            AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(old.Backbone.Preprocessing), Resolution = resolution,
+            AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(oldBackbone.Preprocessing), Resolution = resolution,
         };
         // The same precision and calibration images as before keep the backbone's identity (and the feature cache).
-        var precision = s.Precision?.ToLowerInvariant() ?? old.Backbone.Precision;
-        var sameBackbone = precision == old.Backbone.Precision && s.Calibration is null;
-        var calibration = sameBackbone ? old.Backbone.Calibration?.Images : null;
+        var precision = s.Precision?.ToLowerInvariant() ?? oldBackbone.Precision;
+        var sameBackbone = precision == oldBackbone.Precision && s.Calibration is null;
+        var calibration = sameBackbone ? oldBackbone.Calibration?.Images : null;
         if (precision == "int8" && s.Calibration is null && calibration is { Count: > 0 } && calibration.FirstOrDefault(i => !File.Exists(i)) is { } missing)
             throw new InvalidDataException($"The model was calibrated on '{missing}', which no longer exists; pass --calibration DIR to calibrate on other images (a new backbone).");
         var resolver = new BackboneSettings
         {
             Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
-            Precision = precision, Calibration = s.Calibration, Preprocess = old.Backbone.Preprocessing, ResolutionOverride = resolution,
+            Precision = precision, Calibration = s.Calibration, Preprocess = oldBackbone.Preprocessing, ResolutionOverride = resolution,
             // The same int8 target as before, so the same blocks are kept in float (and the identity holds).
             Int8Target = precision != "int8" ? null
-                : s.Int8Target ?? (old.Backbone.Int8Check is { } check
+                : s.Int8Target ?? (oldBackbone.Int8Check is { } check
                     ? string.Create(CultureInfo.InvariantCulture, $"{check.TargetMedianCosine:R},{check.TargetFifthPercentileCosine:R}") : null),
-            Int8MaxFloat = precision == "int8" ? s.Int8MaxFloat ?? old.Backbone.Int8Check?.MaxFloatLayers : null,
+            Int8MaxFloat = precision == "int8" ? s.Int8MaxFloat ?? oldBackbone.Int8Check?.MaxFloatLayers : null,
         };
+        if (multiLabel is not null)
+            return MultiLabel.MultiLabelRun.Execute(
+                new MultiLabel.MultiLabelRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, s.Quiet, s.Json,
+                    s.ClassWeights ?? st.ClassWeights ?? "auto", sameBackbone ? oldBackbone.Identity : null, s.FailOnBadImage),
+                (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,
-                sameBackbone ? old.Backbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning, ClassWeights: s.ClassWeights ?? st.ClassWeights ?? "auto"),
+                sameBackbone ? oldBackbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning, ClassWeights: s.ClassWeights ?? st.ClassWeights ?? "auto"),
             (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
     }
 }

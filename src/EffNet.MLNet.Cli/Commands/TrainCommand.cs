@@ -46,6 +46,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue("auto")]
         public string ClassWeights { get; init; } = "auto";
 
+        [CommandOption("--multi-label")]
+        [Description("--data is a manifest of path,\"label1;label2\" lines: train one classifier per label, each with a threshold chosen on the validation split (see README, Multi-label).")]
+        [DefaultValue(false)]
+        public bool MultiLabel { get; init; }
+
         [CommandOption("--force")]
         [Description("Overwrite --out (and its model.json) if they exist.")]
         [DefaultValue(false)]
@@ -144,6 +149,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 catch (ArgumentException e) { return ValidationResult.Error(e.Message); }
             }
             if (ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
+            if (MultiLabel && (Features is not null || FineTune || IsAutomaticVariant || TimeBudget is not null))
+                return ValidationResult.Error("--multi-label trains on --data with one named variant; --features, --fine-tune, --variant auto and --time-budget are not available with it.");
             if (ValidationFraction is <= 0 or >= 1) return ValidationResult.Error($"--validation-fraction must lie in (0, 1), not {ValidationFraction}.");
             if (FineTune && FineTuneRun.Problem(this) is { } fineTune) return ValidationResult.Error(fineTune);
             if (IsAutomaticVariant && Weights is not null)
@@ -159,6 +166,12 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         if (s.Features is not null) return Shards.FeaturesTrainingRun.Execute(s, output, cancellationToken);
         if (s.FineTune) return FineTuneRun.Execute(s, output, cancellationToken);
         if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
+        if (s.MultiLabel)
+            return MultiLabel.MultiLabelRun.Execute(
+                new MultiLabel.MultiLabelRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.Quiet, s.Json, s.ClassWeights, FailOnBadImage: s.FailOnBadImage),
+                s.ResolveBackbone, cancellationToken);
+        if (Training.MultiLabel.MultiLabelManifest.LooksMultiLabel(s.Data!))
+            throw new InvalidDataException($"'{s.Data}' has labels separated by ';', as a multi-label manifest has; pass --multi-label to train one classifier per label.");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),

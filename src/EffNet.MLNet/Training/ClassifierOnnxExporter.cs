@@ -33,6 +33,9 @@ public static class ClassifierOnnxExporter
     /// <summary>Name of the predicted class index output, [N].</summary>
     public const string PredictedIndexName = "predicted_index";
 
+    /// <summary>Name of a multi-label model's only output, [N, K]: its <c>Probability</c> vector (thresholds stay in model.json).</summary>
+    public const string ProbabilitiesName = "probabilities";
+
     /// <summary>Metadata key of the class labels (a JSON array of strings, in score order).</summary>
     public const string LabelsKey = "labels";
 
@@ -46,7 +49,8 @@ public static class ClassifierOnnxExporter
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(modelPath);
         var model = SavedModel.Load(ml, modelPath);
-        if (model is not TransformerChain<ITransformer> chain || chain.Count() != 3)
+        var multiLabel = IsMultiLabel(ml, model);
+        if (model is not TransformerChain<ITransformer> chain || (multiLabel ? chain.Count() < 3 : chain.Count() != 3))
             throw new InvalidDataException($"'{modelPath}' is not an image classifier made by effnet train (expected featurizer → classifier → label mapping).");
         var stages = chain.ToList();
 
@@ -56,9 +60,10 @@ public static class ClassifierOnnxExporter
         var dimension = (int)features.Type.TensorType.Shape.Dim[1].DimValue;
         var inputSize = (int)pixels.Type.TensorType.Shape.Dim[2].DimValue;
 
-        var labels = Labels(ml, model);
-        var head = ConvertHead(ml, stages[1], features.Name, dimension, modelPath);
-        var merged = Merge(featurizer, head, pixels.Name, features.Name, labels.Count);
+        var labels = Labels(ml, model, multiLabel ? MultiLabel.MultiLabelTrainer.ProbabilityColumn : "Score");
+        // A multi-label head is everything after the featurizer: normaliser, a classifier per label, the concatenation.
+        var head = ConvertHead(ml, multiLabel ? new TransformerChain<ITransformer>([.. stages.Skip(1)]) : stages[1], features.Name, dimension, modelPath);
+        var merged = Merge(featurizer, head, pixels.Name, features.Name, labels.Count, multiLabel);
 
         void Put(string key, string value) => merged.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         foreach (var entry in featurizer.MetadataProps.Where(e => e.Key != "effnet.input_size"))
@@ -155,7 +160,7 @@ public static class ClassifierOnnxExporter
         return ModelProto.Parser.ParseFrom(stream.ToArray());
     }
 
-    private static ModelProto Merge(ModelProto featurizer, ModelProto head, string pixelsName, string featuresName, int classes)
+    private static ModelProto Merge(ModelProto featurizer, ModelProto head, string pixelsName, string featuresName, int classes, bool multiLabel)
     {
         var graph = featurizer.Graph.Clone();
         graph.Name = "effnet_classifier";
@@ -174,19 +179,24 @@ public static class ClassifierOnnxExporter
             tensor.Name = Rename(tensor.Name);
             graph.Initializer.Add(tensor);
         }
-        var score = headGraph.Output.FirstOrDefault(o => o.Name.StartsWith("Score", StringComparison.Ordinal))
-            ?? throw new InvalidDataException("The converted classifier has no Score output.");
+        var sourceColumn = multiLabel ? MultiLabel.MultiLabelTrainer.ProbabilityColumn : "Score";
+        var score = headGraph.Output.FirstOrDefault(o => o.Name.StartsWith(sourceColumn, StringComparison.Ordinal))
+            ?? throw new InvalidDataException($"The converted classifier has no {sourceColumn} output.");
 
-        var identity = new NodeProto { OpType = "Identity", Name = ScoresName };
+        var outputName = multiLabel ? ProbabilitiesName : ScoresName;
+        var identity = new NodeProto { OpType = "Identity", Name = outputName };
         identity.Input.Add(Rename(score.Name));
-        identity.Output.Add(ScoresName);
+        identity.Output.Add(outputName);
         graph.Node.Add(identity);
-        var argmax = new NodeProto { OpType = "ArgMax", Name = PredictedIndexName };
-        argmax.Input.Add(ScoresName);
-        argmax.Output.Add(PredictedIndexName);
-        argmax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
-        argmax.Attribute.Add(new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
-        graph.Node.Add(argmax);
+        if (!multiLabel)
+        {
+            var argmax = new NodeProto { OpType = "ArgMax", Name = PredictedIndexName };
+            argmax.Input.Add(ScoresName);
+            argmax.Output.Add(PredictedIndexName);
+            argmax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+            argmax.Attribute.Add(new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+            graph.Node.Add(argmax);
+        }
 
         var pixels = graph.Input.Single(i => i.Name == pixelsName);
         pixels.Name = InputName;
@@ -194,8 +204,8 @@ public static class ClassifierOnnxExporter
             for (var i = 0; i < node.Input.Count; i++)
                 if (node.Input[i] == pixelsName) node.Input[i] = InputName;
         graph.Output.Clear();
-        graph.Output.Add(Tensor(ScoresName, TensorProto.Types.DataType.Float, "N", classes));
-        graph.Output.Add(Tensor(PredictedIndexName, TensorProto.Types.DataType.Int64, "N"));
+        graph.Output.Add(Tensor(outputName, TensorProto.Types.DataType.Float, "N", classes));
+        if (!multiLabel) graph.Output.Add(Tensor(PredictedIndexName, TensorProto.Types.DataType.Int64, "N"));
         graph.ValueInfo.Clear();
         Prune(graph);
         RefuseRenamedSignatures(graph, head);
@@ -209,7 +219,9 @@ public static class ClassifierOnnxExporter
             IrVersion = Math.Max(featurizer.IrVersion, head.IrVersion),
             ProducerName = "EffNet.MLNet",
             ProducerVersion = typeof(ClassifierOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
-            DocString = "EfficientNet image classifier: pixels [N,3,S,S] RGB 0-255 → scores [N,K], predicted_index [N]; labels in metadata 'labels'.",
+            DocString = multiLabel
+                ? "EfficientNet multi-label image classifier: pixels [N,3,S,S] RGB 0-255 → probabilities [N,K]; labels in metadata 'labels', thresholds in the model's model.json."
+                : "EfficientNet image classifier: pixels [N,3,S,S] RGB 0-255 → scores [N,K], predicted_index [N]; labels in metadata 'labels'.",
             Graph = graph,
         };
         foreach (var domain in featurizer.OpsetImport.Concat(head.OpsetImport).GroupBy(o => o.Domain == "ai.onnx" ? "" : o.Domain))
@@ -259,11 +271,18 @@ public static class ClassifierOnnxExporter
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
     }
 
-    private static List<string> Labels(MLContext ml, ITransformer model)
+    // A multi-label model (MultiLabelTrainer) ends in a Probability vector and has no Score or PredictedLabel.
+    private static bool IsMultiLabel(MLContext ml, ITransformer model)
+    {
+        var schema = model.GetOutputSchema(ImageClassifierTrainer.InputSchema(ml));
+        return schema.GetColumnOrNull("Score") is null && schema.GetColumnOrNull(MultiLabel.MultiLabelTrainer.ProbabilityColumn) is { Type: VectorDataViewType };
+    }
+
+    private static List<string> Labels(MLContext ml, ITransformer model, string column)
     {
         var schema = model.GetOutputSchema(ImageClassifierTrainer.InputSchema(ml));
         VBuffer<ReadOnlyMemory<char>> names = default;
-        schema["Score"].GetSlotNames(ref names);
+        schema[column].GetSlotNames(ref names);
         return names.DenseValues().Select(n => n.ToString()).ToList();
     }
 

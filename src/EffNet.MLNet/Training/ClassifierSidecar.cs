@@ -27,7 +27,12 @@ internal static class ClassifierSidecar
             labels,
             inputSize = size,
             input = new { name = ClassifierOnnxExporter.InputName, type = "float32", shape = new object[] { "N", 3, size, size }, layout = "NCHW, planar RGB", range = new[] { 0, 255 } },
-            outputs = new object[]
+            outputs = onnx.Graph.Output.Any(o => o.Name == ClassifierOnnxExporter.ProbabilitiesName)
+            ? new object[]
+            {
+                new { name = ClassifierOnnxExporter.ProbabilitiesName, type = "float32", shape = new object[] { "N", labels.Length }, meaning = "the multi-label model's Probability, one per label in 'labels' order; a label is predicted at or over its threshold in the model's model.json" },
+            }
+            : new object[]
             {
                 new { name = ClassifierOnnxExporter.ScoresName, type = "float32", shape = new object[] { "N", labels.Length }, meaning = "the ML.NET model's Score, one per label in 'labels' order" },
                 new { name = ClassifierOnnxExporter.PredictedIndexName, type = "int64", shape = new object[] { "N" }, meaning = "index into 'labels' of the highest score" },

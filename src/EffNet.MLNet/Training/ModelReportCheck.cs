@@ -41,26 +41,33 @@ internal static class ModelReportCheck
     public static ModelReport Check(string path, ModelReport? report)
     {
         if (report is null) throw Refuse(path, "is not a model report (empty or null)");
-        if (report.Labels is null || report.Backbone is null || report.Settings is null)
+        CheckShared(path, report.Labels, report.Backbone, report.Settings);
+        if (report.ClassWeights is { } weights && (weights.Count > MaxLabels || weights.Any(w => w.Key is null || !(w.Value > 0 && double.IsFinite(w.Value)))))
+            throw Refuse(path, "classWeights holds a weight that is not a positive, finite number");
+        return report;
+    }
+
+    /// <summary>The checks every report (single- or multi-label) needs: labels, backbone sizes, settings.</summary>
+    /// <exception cref="InvalidDataException">A field is missing or out of range.</exception>
+    public static void CheckShared(string path, IReadOnlyList<string>? labels, BackboneReport? backbone, TrainingSettingsReport? settings)
+    {
+        if (labels is null || backbone is null || settings is null)
             throw Refuse(path, "lacks labels, backbone or settings");
-        if (report.Labels.Count is 0 or > MaxLabels)
-            throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"lists {report.Labels.Count:N0} labels; a model has 1…{MaxLabels:N0}"));
-        if (report.Labels.Any(l => l is null || l.Length > MaxLabelLength))
+        if (labels.Count is 0 or > MaxLabels)
+            throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"lists {labels.Count:N0} labels; a model has 1…{MaxLabels:N0}"));
+        if (labels.Any(l => l is null || l.Length > MaxLabelLength))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"has a label that is null or longer than {MaxLabelLength} characters"));
-        var b = report.Backbone;
+        var b = backbone;
         ImageSide(path, "backbone.resizeSize", b.ResizeSize);
         ImageSide(path, "backbone.cropSize", b.CropSize);
         if (b.FeatureDimension is < 1 or > MaxFeatureDimension)
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"backbone.featureDimension is {b.FeatureDimension}, outside 1…{MaxFeatureDimension}"));
-        var s = report.Settings;
+        var s = settings;
         if (!(s.ValidationFraction is >= 0 and < 1))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"settings.validationFraction is {s.ValidationFraction}, outside [0, 1)"));
         if (s.TimeBudgetSeconds is { } budget && !(budget > 0 && double.IsFinite(budget)))
             throw Refuse(path, string.Create(CultureInfo.InvariantCulture, $"settings.timeBudgetSeconds is {budget}, not a positive number"));
         CheckVariant(path, s.Variant);
-        if (report.ClassWeights is { } weights && (weights.Count > MaxLabels || weights.Any(w => w.Key is null || !(w.Value > 0 && double.IsFinite(w.Value)))))
-            throw Refuse(path, "classWeights holds a weight that is not a positive, finite number");
-        return report;
     }
 
     private static void CheckVariant(string path, string? variant)
