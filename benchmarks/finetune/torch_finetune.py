@@ -4,11 +4,14 @@
     /usr/bin/python3 benchmarks/finetune/torch_finetune.py learn START DATA SEED EPOCHS LR UNFREEZE BATCH THREADS [TRAINBN DROPPATH AUGMENTED]
     /usr/bin/python3 benchmarks/finetune/torch_finetune.py speed UNFREEZE RESOLUTION BATCH THREADS STEPS
 
-learn: torchvision's efficientnet_b0 loads START (the state_dict the C# side wrote: the same seeded, data-calibrated
-start) strictly, trains on DATA's train_pixels/train_labels (RGB 0..255, the C# decoder's pixels, no augmentation)
-with the C# recipe (batch-norm frozen: model.eval(); AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05 on
-convolution and linear weights only; linear warm-up over the first epoch then cosine to zero, per step; label
-smoothing 0.1; a seeded shuffle each epoch) and prints one JSON line with the held-out accuracy.
+learn: torchvision's efficientnet_b0 loads START (the state_dict the C# side wrote: the same seeded random start)
+strictly and trains with the C# recipe: AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05 on convolution and linear
+weights only; linear warm-up over the first epoch then cosine to zero, per step; label smoothing 0.1; the classifier's
+dropout off (the C# graph has none); batch-norm of the trained layers in training mode when TRAINBN is 1, else
+frozen; stochastic depth at DROPPATH (torchvision's per-block rule). Without AUGMENTED ("-") it trains on DATA's
+train_pixels/train_labels (RGB 0..255, the C# decoder's pixels) in a seeded shuffle each epoch; with it, on
+AUGMENTED/epoch-E.safetensors, the C# side's augmented batches of epoch E in the C# order. It prints one JSON line
+with the held-out accuracy on DATA's heldout_pixels.
 speed: images/s of full training steps on synthetic input, batch-norm frozen, and the peak resident memory.
 """
 import json

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using EffNet.MLNet.Architecture;
+using EffNet.MLNet.FineTuning;
+using EffNet.MLNet.Onnx;
 
 namespace EffNet.MLNet.Tests.FineTuning;
 
@@ -13,7 +16,11 @@ public class FineTuneCliTrainingOptionsTests
         using var dir = new TempDir();
         var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 5);
         var model = dir.File("model.zip");
-        var r = CliTests.Effnet("train", "--data", data, "--out", model, "--fine-tune", "--random-init", "--epochs", "2",
+        // A checkpoint start, where batch-norm is frozen unless asked (a random start always trains it, so it could not tell).
+        var start = dir.File("start.safetensors");
+        var architecture = EfficientNetArchitecture.For(EfficientNetVariant.B0);
+        StateDictWriter.WriteTorchvision(start, NetworkParameters.FromFolded(architecture, RandomWeights.Create(architecture, 0), 3, 0));
+        var r = CliTests.Effnet("train", "--data", data, "--out", model, "--fine-tune", "--weights", start, "--weights-family", "torchvision", "--epochs", "2",
             "--resolution", "32", "--fine-tune-batch", "4", "--trainer", "sdca", "--quiet",
             "--train-batchnorm", "--drop-path", "0.1", "--class-weights", "auto", "--patience", "3", "--validation-fraction", "0.4");
         Assert.True(r.Code == 0, r.Err);
