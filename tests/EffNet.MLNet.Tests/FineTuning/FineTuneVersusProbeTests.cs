@@ -68,7 +68,7 @@ public class FineTuneVersusProbeTests(ITestOutputHelper output)
 /// <summary>A random start refuses frozen batch-norm in one line, before any image is decoded.</summary>
 public class RandomStartBatchNormTests
 {
-    // Mutation: FineTuner.TrainsBatchNorm returns options.TrainBatchNorm ?? randomStart without the check -> no exception -> fails.
+    // Mutation: FineTuner.TrainsBatchNorm without its refusal -> the run goes on (to the missing images: another exception) -> fails.
     [Fact]
     public void Frozen_batch_norm_from_a_random_start_is_refused()
     {
