@@ -7,6 +7,7 @@ public class MultiLabelCliTests
 {
     // Mutation (not run): PredictCommand does not dispatch on model.json's task -> the single-label path fails to read model.json -> fails.
     // Mutation (not run): MultiLabelCommands.Predict prints labels under their threshold too -> an image shows three or four labels -> fails.
+    // Mutation (not run: the mutant fine-tunes for minutes): TrainCommand checks for ';' labels after the fine-tuning dispatch, as it did -> exit 0 -> fails.
     // Mutation: MultiLabelCommands.LoadModel without its slot check -> predict names the swapped labels, exit 0 -> fails.
     [Fact]
     // ~25 s on 2 busy cores (60 images at 224 pixels, featurized once, then from the cache)
@@ -21,6 +22,10 @@ public class MultiLabelCliTests
         var single = CliTests.EffnetWithHome(home, "train", "--data", manifest, "--out", model, "--random-init");
         Assert.Equal(3, single.Code);
         Assert.Contains("pass --multi-label", OneLine(single.Err));
+        // Fine-tuning is single-label too: refused the same way before any work (it once trained a class named "blue;disc").
+        var fineTune = CliTests.EffnetWithHome(home, "train", "--data", manifest, "--out", model, "--random-init", "--fine-tune", "--variant", "b0");
+        Assert.Equal(3, fineTune.Code);
+        Assert.Contains("pass --multi-label", OneLine(fineTune.Err));
 
         var train = CliTests.EffnetWithHome(home, "train", "--multi-label", "--data", manifest, "--out", model, "--random-init", "--trainer", "lbfgs");
         Assert.True(train.Code == 0, train.Out + train.Err);
