@@ -36,7 +36,7 @@ public class FineTuneVersusProbeTests(ITestOutputHelper output)
         var weights = dir.File("tuned.safetensors");
         var history = FineTuner.Run(train, EfficientNetVariant.B0, torchvisionWeights: null, options, weights);
 
-        var probe = HeldOutAccuracy(new EfficientNetFeaturizerOptions { RandomInit = true, Seed = options.Seed, Resolution = 64 }, train, heldOut);
+        var probe = HeldOutAccuracy(new EfficientNetFeaturizerOptions { RandomInit = true, Seed = options.RandomStartSeed, Resolution = 64 }, train, heldOut);
         var fineTuned = HeldOutAccuracy(new EfficientNetFeaturizerOptions { WeightsPath = weights, Resolution = 64 }, train, heldOut);
         output.WriteLine($"held out: probe {probe:0.000}, fine-tuned {fineTuned:0.000}; first epoch loss {history[0].Loss:0.000}, last {history[^1].Loss:0.000}");
 
