@@ -31,6 +31,7 @@ public class MultiLabelDataTests
     [InlineData("a.png,cat,dog\n", "line 1: more than two fields; separate the labels of an image with ';'")]
     [InlineData(",cat\n", "line 1: the image path is empty")]
     [InlineData("# nothing\n", "lists no images")]
+    [InlineData("a.png,cat\nb.png,dog\n./a.png,dog\n", "line 3: './a.png' is listed again (first on line 1)")]
     public void A_bad_row_is_refused_naming_the_file_and_the_line(string text, string expected)
     {
         using var dir = new TempDir();

@@ -21,6 +21,8 @@ public static class MultiLabelManifest
         var baseDir = Path.GetDirectoryName(full)!;
         var separator = full.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
         var rows = new List<MultiLabeledImage>();
+        // An image listed twice could land in both the training and the validation split, and its thresholds tuned on itself.
+        var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
         var lineNumber = 0;
         foreach (var raw in File.ReadLines(full))
         {
@@ -42,7 +44,10 @@ public static class MultiLabelManifest
                 throw new InvalidDataException($"{Where()}: an empty label in '{InertText.Line(field)}'; write labels as label1{LabelSeparator}label2.");
             if (labels.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
                 throw new InvalidDataException($"{Where()}: the label '{InertText.Name(twice.Key)}' is given twice.");
-            rows.Add(new MultiLabeledImage(Path.GetFullPath(Path.Combine(baseDir, path)), labels));
+            var imagePath = Path.GetFullPath(Path.Combine(baseDir, path));
+            if (!firstLine.TryAdd(imagePath, lineNumber))
+                throw new InvalidDataException($"{Where()}: '{InertText.Line(path)}' is listed again (first on line {firstLine[imagePath]}); give each image once, with all its labels.");
+            rows.Add(new MultiLabeledImage(imagePath, labels));
         }
         if (rows.Count == 0) throw new InvalidDataException($"'{full}' lists no images.");
         return rows;
