@@ -69,6 +69,23 @@ public class MultiLabelServingTests(MultiLabelTrainingTests.ShapeColourFeatures 
         await app.StopAsync();
     }
 
+    // Mutation (run): ModelGeneration.CheckedLabels without the slot-name comparison -> the reordered report is taken and its
+    // thresholds judge other labels' probabilities -> no exception -> fails.
+    [Fact]
+    public void A_model_json_whose_labels_are_not_the_models_is_refused_naming_the_report()
+    {
+        using var dir = new TempDir();
+        var model = dir.File("tags.zip");
+        f.SaveWithReport(f.Result, model);
+        var report = dir.File("tags.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(report))!;
+        json["labels"] = new System.Text.Json.Nodes.JsonArray([.. ShapeColourImages.Labels.Reverse().Select(l => (System.Text.Json.Nodes.JsonNode?)l)]);
+        File.WriteAllText(report, json.ToJsonString());
+
+        var ex = Assert.Throws<InvalidDataException>(() => new PooledPredictor(model, new PooledPredictorOptions { WatchForChanges = false }));
+        Assert.Contains($"'{report}' names 4 labels (square, red, disc, blue) but the model's Probability has 4 (blue, disc, red, square)", ex.Message);
+    }
+
     // Mutation (run): MapImageClassifier makes its UploadReader from `options with { MaxImageBytes = long.MaxValue }` -> the 200 KB
     // upload is read and answered 400 "not an image" instead of 413 -> fails.
     // Mutation (run): PooledPredictor.Predict(Stream) decoding with MaxDecodedBytes = long.MaxValue -> the PNG bomb is not refused
