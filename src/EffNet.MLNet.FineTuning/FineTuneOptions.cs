@@ -39,6 +39,13 @@ public sealed record FineTuneOptions
     /// <summary>Seed of the shuffle and of a new classifier.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// With no checkpoint: the seed of the random start, the random-init featurizer's weights for this seed
+    /// (<c>EfficientNetFeaturizerOptions.RandomInit</c> with <c>Seed</c>; the CLI's <c>--weights-seed</c>), so a probe on
+    /// those features and the fine-tuning start from the same network.
+    /// </summary>
+    public int RandomStartSeed { get; init; }
+
     /// <summary>ONNX Runtime threads; 0 = every core.</summary>
     public int Threads { get; init; }
 

@@ -44,7 +44,7 @@ public static class FineTuner
 
         var architecture = EfficientNetArchitecture.For(variant);
         var p = torchvisionWeights is null
-            ? NetworkParameters.FromFolded(architecture, RandomWeights.Create(architecture, options.Seed), labels.Count, options.Seed)
+            ? NetworkParameters.FromFolded(architecture, RandomWeights.Create(architecture, options.RandomStartSeed), labels.Count, options.Seed)
             : NetworkParameters.FromTorchvisionCheckpoint(architecture, torchvisionWeights, labels.Count, options.Seed);
         var optimizer = CreateOptimizer(options);
         var checkpoint = CheckpointPath(weightsOut);

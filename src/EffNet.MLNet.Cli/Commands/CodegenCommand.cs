@@ -104,7 +104,7 @@ internal sealed class CodegenCommand : Command<CodegenCommand.Settings>
     private static ConsumptionModel DescribeMultiLabel(string modelPath, string ns, string packageVersion)
     {
         var report = MultiLabel.MultiLabelCommands.LoadReport(modelPath);
-        using (var stream = File.OpenRead(modelPath)) SavedModel.LoadWithSchema(new MLContext(0), stream, modelPath);
+        MultiLabel.MultiLabelCommands.LoadModel(new MLContext(0), modelPath, report);
         return new ConsumptionModel(ns, report.Labels, "ImagePath", null, packageVersion, FileHash.Sha256(modelPath)) { Thresholds = report.Thresholds };
     }
 

@@ -68,6 +68,7 @@ internal static class FineTuneRun
             LearningRate = s.LearningRate,
             Optimizer = s.Optimizer,
             Seed = s.Seed,
+            RandomStartSeed = s.InitSeed,
             TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
             TrainBatchNorm = s.TrainBatchNorm ? true : null,
             DropPathRate = s.DropPath,
@@ -145,7 +146,7 @@ internal static class FineTuneRun
             validationFraction = o.ValidationFraction,
             patience = o.Patience,
             chosenEpoch = history.LastOrDefault(e => e.Improved)?.Epoch ?? history.Count,
-            startWeights = start ?? "random",
+            startWeights = start ?? $"random(seed={o.RandomStartSeed})",
             weights = Path.GetFileName(weights),
             history = history.Select(e => new
             {

@@ -113,6 +113,8 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
                 new MultiLabel.MultiLabelRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, s.Quiet, s.Json,
                     s.ClassWeights ?? st.ClassWeights ?? "auto", sameBackbone ? oldBackbone.Identity : null, s.FailOnBadImage),
                 (quiet, images) => resolver.ResolveBackbone(quiet, calibration is { Count: > 0 } ? calibration : images), cancellationToken);
+        if (Training.MultiLabel.MultiLabelManifest.LooksMultiLabel(s.Data!))
+            throw new InvalidDataException($"'{s.Data}' has labels separated by ';', as a multi-label manifest has, but '{modelPath}' is a single-label model; train a multi-label one with 'effnet train --multi-label'.");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, backbone, st.TrainerOption, st.ValidationFraction, st.Seed, st.TimeBudgetSeconds, s.Quiet, s.Json,
                 sameBackbone ? oldBackbone.Identity : null, FailOnBadImage: s.FailOnBadImage, FineTuning: fineTuning, ClassWeights: s.ClassWeights ?? st.ClassWeights ?? "auto"),

@@ -164,14 +164,15 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         var output = Path.GetFullPath(s.Out);
         if (!(s.FineTune && s.Resume)) ModelFiles.RefuseOverwrite(output, s.Force);
         if (s.Features is not null) return Shards.FeaturesTrainingRun.Execute(s, output, cancellationToken);
+        // Before any single-label path (fine-tuning and the variant sweep included): "a;b" would otherwise become one class.
+        if (!s.MultiLabel && Training.MultiLabel.MultiLabelManifest.LooksMultiLabel(s.Data!))
+            throw new InvalidDataException($"'{s.Data}' has labels separated by ';', as a multi-label manifest has; pass --multi-label to train one classifier per label.");
         if (s.FineTune) return FineTuneRun.Execute(s, output, cancellationToken);
         if (s.IsAutomaticVariant) return TrainRecommendedVariant(s, output, cancellationToken);
         if (s.MultiLabel)
             return MultiLabel.MultiLabelRun.Execute(
                 new MultiLabel.MultiLabelRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.Quiet, s.Json, s.ClassWeights, FailOnBadImage: s.FailOnBadImage),
                 s.ResolveBackbone, cancellationToken);
-        if (Training.MultiLabel.MultiLabelManifest.LooksMultiLabel(s.Data!))
-            throw new InvalidDataException($"'{s.Data}' has labels separated by ';', as a multi-label manifest has; pass --multi-label to train one classifier per label.");
         return TrainingRun.Execute(
             new TrainingRun.Request(s.Data!, output, s.ToOptions(), s.Trainer, s.ValidationFraction, s.Seed, s.TimeBudget, s.Quiet, s.Json,
                 FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),

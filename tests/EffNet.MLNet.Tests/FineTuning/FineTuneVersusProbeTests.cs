@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace EffNet.MLNet.Tests.FineTuning;
 
 /// <summary>
-/// On sample-data, fine-tuning from a random start is not worse than the linear probe on the same start:
+/// On sample-data, fine-tuning from a random start scores above the linear probe on the same start:
 /// the same L-BFGS head, trained on the same 72 images, scored on the same 18 held-out images (the last six
 /// of each class by name, as notebook 05 holds them out), once on the random-init featurizer's features and
 /// once on the fine-tuned backbone's.
@@ -17,11 +17,12 @@ public class FineTuneVersusProbeTests(ITestOutputHelper output)
     // Measured: probe 0.889, fine-tuned 1.000 (all layers, batch-norm training, light augmentation, 10 epochs).
     // Without augmentation 0.778 (all, 1e-3) and 0.833 (all, 3e-4): 72 images are few; top:3 without it 0.944.
     // Mutations:
-    // - the random start calibrated layer by layer on the first batch (the removed BatchNormCalibration) -> 0.722 on the CLI's split -> fails;
+    // - the random start calibrated layer by layer on the first batch (the removed BatchNormCalibration): not run against this test; the CLI gave 0.722 on its split;
     // - FineTuner.TrainsBatchNorm false for a random start (frozen statistics) -> first-epoch loss 1760, held out 0.833 -> fails;
-    // - BatchNormStatistics.Update skipped (running statistics stay those of no data) -> held out 0.444 -> fails.
+    // - BatchNormStatistics.Update skipped (running statistics stay those of no data) -> held out 0.444 -> fails;
+    // - optimizer.Step and BatchNormStatistics.Update skipped (the weights stay the start's) -> loss 1.106 then 1.126, held out 0.889 = the probe -> fails.
     [Fact]
-    public void Fine_tuned_backbone_scores_at_least_the_probe_on_held_out_sample_data()
+    public void Fine_tuned_backbone_scores_above_the_probe_on_held_out_sample_data()
     {
         using var dir = new TempDir();
         var all = ImageDataset.FromFolder(SampleData.Folder);
@@ -35,12 +36,14 @@ public class FineTuneVersusProbeTests(ITestOutputHelper output)
         var weights = dir.File("tuned.safetensors");
         var history = FineTuner.Run(train, EfficientNetVariant.B0, torchvisionWeights: null, options, weights);
 
-        var probe = HeldOutAccuracy(new EfficientNetFeaturizerOptions { RandomInit = true, Seed = options.Seed, Resolution = 64 }, train, heldOut);
+        var probe = HeldOutAccuracy(new EfficientNetFeaturizerOptions { RandomInit = true, Seed = options.RandomStartSeed, Resolution = 64 }, train, heldOut);
         var fineTuned = HeldOutAccuracy(new EfficientNetFeaturizerOptions { WeightsPath = weights, Resolution = 64 }, train, heldOut);
         output.WriteLine($"held out: probe {probe:0.000}, fine-tuned {fineTuned:0.000}; first epoch loss {history[0].Loss:0.000}, last {history[^1].Loss:0.000}");
 
         Assert.True(history[0].Loss < 2.0, $"the first epoch's loss is {history[0].Loss}: the start is not trainable");
-        Assert.True(fineTuned >= probe, $"fine-tuned {fineTuned:0.000} < probe {probe:0.000} on the held-out images");
+        Assert.True(history[^1].Loss < history[0].Loss, $"the loss did not fall: {history[0].Loss} then {history[^1].Loss}");
+        // Strictly above: a run that leaves the start unchanged gives the probe's own features, hence its score.
+        Assert.True(fineTuned > probe, $"fine-tuned {fineTuned:0.000} is not above the probe's {probe:0.000} on the held-out images");
     }
 
     private sealed class Row

@@ -7,6 +7,8 @@ public class MultiLabelCliTests
 {
     // Mutation (not run): PredictCommand does not dispatch on model.json's task -> the single-label path fails to read model.json -> fails.
     // Mutation (not run): MultiLabelCommands.Predict prints labels under their threshold too -> an image shows three or four labels -> fails.
+    // Mutation (not run: the mutant fine-tunes for minutes): TrainCommand checks for ';' labels after the fine-tuning dispatch, as it did -> exit 0 -> fails.
+    // Mutation: MultiLabelCommands.LoadModel without its slot check -> predict names the swapped labels, exit 0 -> fails.
     [Fact]
     // ~25 s on 2 busy cores (60 images at 224 pixels, featurized once, then from the cache)
     public void Train_predict_evaluate_and_retrain_a_multi_label_model()
@@ -20,6 +22,10 @@ public class MultiLabelCliTests
         var single = CliTests.EffnetWithHome(home, "train", "--data", manifest, "--out", model, "--random-init");
         Assert.Equal(3, single.Code);
         Assert.Contains("pass --multi-label", OneLine(single.Err));
+        // Fine-tuning is single-label too: refused the same way before any work (it once trained a class named "blue;disc").
+        var fineTune = CliTests.EffnetWithHome(home, "train", "--data", manifest, "--out", model, "--random-init", "--fine-tune", "--variant", "b0");
+        Assert.Equal(3, fineTune.Code);
+        Assert.Contains("pass --multi-label", OneLine(fineTune.Err));
 
         var train = CliTests.EffnetWithHome(home, "train", "--multi-label", "--data", manifest, "--out", model, "--random-init", "--trainer", "lbfgs");
         Assert.True(train.Code == 0, train.Out + train.Err);
@@ -73,6 +79,19 @@ public class MultiLabelCliTests
         Assert.True(export.Code == 0, export.Err);
         Assert.Contains("probabilities [N,K] (multi-label", OneLine(export.Out));
         Assert.True(File.Exists(dir.File("tags.onnx")));
+
+        // A model.json whose labels are not the .zip's slots (two swapped) is refused, not read by position.
+        var forged = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("model.json")))!;
+        var labels = forged["labels"]!.AsArray();
+        (labels[0], labels[1]) = (labels[1]!.DeepClone(), labels[0]!.DeepClone());
+        File.WriteAllText(dir.File("model.json"), forged.ToJsonString());
+        foreach (var command in new[] { new[] { "predict", "--model", model, images[0] }, ["evaluate", "--model", model, "--data", manifest],
+                     ["codegen", "--model", model, "--out", dir.File("gen2")] })
+        {
+            var refused = CliTests.EffnetWithHome(home, command);
+            Assert.Equal(3, refused.Code);
+            Assert.Contains("do not belong together", OneLine(refused.Err));
+        }
 
         // A bad row: one line naming the file and the line, exit 3, nothing written.
         File.AppendAllText(manifest, "img000.png,\"red;;disc\"\n");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EffNet.MLNet.Training;
 using EffNet.MLNet.Training.MultiLabel;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Spectre.Console;
 
 namespace EffNet.MLNet.Cli.Commands.MultiLabel;
@@ -20,11 +21,37 @@ internal static class MultiLabelCommands
 
     public static MultiLabelReport LoadReport(string modelPath) => MultiLabelReport.Load(ModelFiles.ReportPath(modelPath));
 
+    /// <summary>
+    /// The model, refused unless its <c>Probability</c> slots are model.json's labels in model.json's order: the
+    /// thresholds and names are paired with the slots by position, so an edited or mismatched model.json would
+    /// otherwise name the wrong labels without a word.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The slots and the labels differ.</exception>
+    public static ITransformer LoadModel(MLContext ml, string modelPath, MultiLabelReport report)
+    {
+        DataViewSchema? input;
+        ITransformer model;
+        using (var stream = File.OpenRead(modelPath)) (model, input) = SavedModel.LoadWithSchema(ml, stream, modelPath);
+        var column = model.GetOutputSchema(input ?? ImageClassifierTrainer.InputSchema(ml)).GetColumnOrNull(MultiLabelTrainer.ProbabilityColumn);
+        var slots = new List<string>();
+        if (column is { } c && c.HasSlotNames())
+        {
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            c.GetSlotNames(ref names);
+            slots.AddRange(names.DenseValues().Select(n => n.ToString()));
+        }
+        if (!slots.SequenceEqual(report.Labels, StringComparer.Ordinal))
+            throw new InvalidDataException(
+                $"'{ModelFiles.ReportPath(modelPath)}' names the labels {Inert.Name(string.Join(";", report.Labels))} but '{modelPath}' outputs " +
+                $"{(slots.Count == 0 ? "no labelled Probability vector" : Inert.Name(string.Join(";", slots)))}: the two do not belong together.");
+        return model;
+    }
+
     public static int Predict(string modelPath, IReadOnlyList<string> images, bool failOnBadImage, bool acceptTruncated, bool json)
     {
         var report = LoadReport(modelPath);
         var ml = new MLContext(0);
-        var model = SavedModel.Load(ml, modelPath);
+        var model = LoadModel(ml, modelPath, report);
         // The saved model decodes with ML.NET, which fails on a bad image without naming it: each is checked first.
         var (good, bad, truncated) = BadImages.Screen(images, p => p, failOnBadImage, acceptTruncated);
         BadImages.Print(bad);
@@ -58,7 +85,7 @@ internal static class MultiLabelCommands
     {
         var report = LoadReport(modelPath);
         var ml = new MLContext(0);
-        var model = SavedModel.Load(ml, modelPath);
+        var model = LoadModel(ml, modelPath, report);
         var (images, bad, truncated) = BadImages.Screen(MultiLabelManifest.Load(data), i => i.ImagePath, failOnBadImage, acceptTruncated);
         BadImages.Print(bad);
         BadImages.WarnTruncated(truncated);

@@ -35,7 +35,7 @@ public sealed record MultiLabelLeaderboardEntry(TrainerKind Trainer, MultiLabelM
 /// <param name="Trainer">The binary trainer used.</param>
 /// <param name="Labels">The labels, in <c>Probability</c> order.</param>
 /// <param name="Thresholds">Per label, the best-F1 threshold on the validation probabilities (<see cref="ThresholdRule"/>).</param>
-/// <param name="Validation">Metrics on the validation split at those thresholds, of the classifiers fitted without it (then refitted on all rows).</param>
+/// <param name="Validation">Metrics on the validation split at those thresholds, of the saved classifiers (fitted without it; thresholds tuned on it).</param>
 /// <param name="ValidationImages">The held-out images.</param>
 /// <param name="ValidationProbabilities">The held-out images' probabilities the thresholds were chosen on.</param>
 /// <param name="TrainCount">Rows trained on during selection.</param>
@@ -74,7 +74,7 @@ public static class MultiLabelTrainer
         return (new MultiLabelFeatureTable(kept, result.Table.Features, result.Table.Dimension), result.CacheHits, result.BadImages);
     }
 
-    /// <summary>Split, fit one binary classifier per label, choose thresholds on validation, then refit on all rows.</summary>
+    /// <summary>Split, fit one binary classifier per label on the training split, choose thresholds on validation; the saved model is those classifiers.</summary>
     /// <exception cref="InvalidDataException">A label is on every image or on none of the training split, or a label clashes with a column of the model.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static MultiLabelTrainingResult Train(MLContext ml, EfficientNetFeaturizerTransformer featurizer, MultiLabelFeatureTable table, MultiLabelTrainingOptions options,
@@ -101,7 +101,7 @@ public static class MultiLabelTrainer
         var weights = Enumerable.Range(0, labels.Count).Select(j => SideWeights(truth, train, j, options.ClassWeighting)).ToList();
 
         var candidates = options.Trainer is { } only ? [only] : Trainers.All;
-        var board = new List<(MultiLabelLeaderboardEntry Entry, float[] Thresholds, IReadOnlyList<float[]> Probabilities)>();
+        var board = new List<(MultiLabelLeaderboardEntry Entry, float[] Thresholds, IReadOnlyList<float[]> Probabilities, ITransformer Normalizer, IReadOnlyList<ITransformer> Predictors)>();
         var validationTruth = validation.Select(i => truth[i]).ToList();
         foreach (var kind in candidates)
         {
@@ -112,14 +112,15 @@ public static class MultiLabelTrainer
             var thresholds = Enumerable.Range(0, labels.Count)
                 .Select(j => ThresholdRule.BestF1(probabilities.Select(r => r[j]).ToList(), validationTruth.Select(r => r[j]).ToList())).ToArray();
             var metrics = MultiLabelMetrics.From(labels, thresholds, probabilities, validationTruth);
-            board.Add((new MultiLabelLeaderboardEntry(kind, metrics, watch.Elapsed), thresholds, probabilities));
+            board.Add((new MultiLabelLeaderboardEntry(kind, metrics, watch.Elapsed), thresholds, probabilities, normalizer, predictors));
         }
         var best = board.OrderByDescending(b => b.Entry.Validation.MacroF1).ThenByDescending(b => b.Entry.Validation.MeanAveragePrecision).First();
 
+        // Unlike single-label training, the chosen classifiers are not refitted on all images: the thresholds were
+        // chosen on these classifiers' validation probabilities, and a refit moves them (a threshold sits exactly on
+        // one validation image's probability), so the saved model is the one the thresholds and metrics are of.
         cancellationToken.ThrowIfCancellationRequested();
-        var all = Enumerable.Range(0, table.Count).ToArray();
-        var (finalNormalizer, finalPredictors) = Fit(ml, table, truth, all, weights, best.Entry.Trainer, options.Seed, cancellationToken);
-        var model = Compose(ml, featurizer, finalNormalizer, finalPredictors, labels);
+        var model = Compose(ml, featurizer, best.Normalizer, best.Predictors, labels);
         var labelWeights = new Dictionary<string, double[]>(StringComparer.Ordinal);
         for (var j = 0; j < labels.Count; j++)
             if (weights[j] is { } w) labelWeights[labels[j]] = [w.Positive, w.Negative];
