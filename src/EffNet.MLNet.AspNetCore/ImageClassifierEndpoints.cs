@@ -12,6 +12,15 @@ namespace EffNet.MLNet.AspNetCore;
 /// <param name="Scores">Each class with its score, highest first.</param>
 public sealed record ClassificationResponse(string Label, IReadOnlyList<LabelScore> Scores);
 
+/// <summary>
+/// The JSON answer of a classification endpoint serving a multi-label model (<c>model.json</c> says <c>task: "multi-label"</c>):
+/// every label at or over its threshold, most probable first, and every label with its probability and threshold —
+/// the fields of <c>effnet predict --json</c>.
+/// </summary>
+/// <param name="Labels">The labels at or over their thresholds, most probable first; empty when there is none.</param>
+/// <param name="Probabilities">Every label with its probability and threshold, in the model's label order.</param>
+public sealed record MultiLabelClassificationResponse(IReadOnlyList<string> Labels, IReadOnlyList<LabelProbability> Probabilities);
+
 /// <summary>Maps an endpoint that classifies the image in a request's body.</summary>
 public static class ImageClassifierEndpoints
 {
@@ -22,7 +31,8 @@ public static class ImageClassifierEndpoints
     /// POST an encoded image to <paramref name="pattern"/>: the raw body, whatever its content type
     /// (<c>image/jpeg</c>, <c>application/octet-stream</c>, or curl's default for <c>--data-binary</c>,
     /// <c>application/x-www-form-urlencoded</c>), or the first file field of a multipart/form-data upload
-    /// (<c>curl -F upload=@photo.jpg</c>). The answer is a <see cref="ClassificationResponse"/>. A body that is
+    /// (<c>curl -F upload=@photo.jpg</c>). The answer is a <see cref="ClassificationResponse"/>, or for a multi-label
+    /// model a <see cref="MultiLabelClassificationResponse"/>, under the same limits and refusals. A body that is
     /// not a usable image (empty, not an image, truncated, corrupt, too large to decode) is answered with 400
     /// and a problem description naming the upload and the reason; a form without a file, with 400 saying so.
     /// The work and memory requests may take are bounded by <see cref="ImageClassifierEndpointOptions"/>'s
@@ -65,7 +75,10 @@ public static class ImageClassifierEndpoints
                 {
                     using var image = upload.Open();
                     var prediction = classifiers[modelName].Predict(image, upload.Name);
-                    return Results.Ok(new ClassificationResponse(prediction.PredictedLabel, prediction.Scores));
+                    // The prediction says which kind of model made it: a reload between requests may change the kind.
+                    return prediction.Probabilities.Count > 0
+                        ? Results.Ok(new MultiLabelClassificationResponse(prediction.PredictedLabels, prediction.Probabilities))
+                        : Results.Ok(new ClassificationResponse(prediction.PredictedLabel, prediction.Scores));
                 }
                 catch (BadImageException ex)
                 {

@@ -228,11 +228,17 @@ internal static class ConsumptionProject
         var app = builder.Build();
 
         // curl --data-binary @photo.jpg http://localhost:5000/classify   or   curl -F upload=@photo.jpg http://localhost:5000/classify
+        // {{Answer(m)}}
         // Busy: 503 with Retry-After; a bad image: 400 saying why.
         app.MapImageClassifier("/classify");
         app.Run();
 
         """;
+
+    // The endpoint's JSON: a multi-label model's (AddImageClassifier reads its thresholds from the model.json copied beside it) or a single-label one's.
+    private static string Answer(ConsumptionModel m) => m.Thresholds is null
+        ? """{ "label": …, "scores": [{ "label": …, "score": … }] }"""
+        : """{ "labels": [every label at or over its threshold], "probabilities": [{ "label": …, "probability": …, "threshold": … }] }""";
 
     private static string Readme(ConsumptionModel m, bool web)
     {
@@ -242,7 +248,7 @@ internal static class ConsumptionProject
             ## The web API ({{m.WebProject}})
 
             A minimal ASP.NET Core app serving the model at `POST /classify` (the raw image as the body, or a
-            multipart file field). It answers `{ "label": …, "scores": [{ "label": …, "score": … }] }`.
+            multipart file field). It answers `{{Answer(m)}}`.
 
             ```bash
             dotnet run --project {{m.WebProject}} --urls http://127.0.0.1:5000

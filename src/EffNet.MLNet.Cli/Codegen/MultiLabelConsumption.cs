@@ -4,7 +4,8 @@ namespace EffNet.MLNet.Cli.Codegen;
 
 /// <summary>
 /// The generated ModelOutput and ImageModel of a multi-label model: the model's <c>Probability</c> vector, the labels at or
-/// over their thresholds (model.json's, written in as constants), through a stock ML.NET prediction engine (PooledPredictor reads a single-label <c>Score</c>).
+/// over their thresholds (model.json's, written in as constants), through a stock ML.NET prediction engine. The web project serves the model through AddImageClassifier,
+/// which reads the same thresholds from the model.json copied beside it.
 /// </summary>
 internal static class MultiLabelConsumption
 {

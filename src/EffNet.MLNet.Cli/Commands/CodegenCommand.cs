@@ -55,8 +55,6 @@ internal sealed class CodegenCommand : Command<CodegenCommand.Settings>
     {
         var modelPath = Path.GetFullPath(ModelFiles.Existing(s.Model));
         var multiLabel = MultiLabel.MultiLabelCommands.IsMultiLabel(modelPath);
-        if (multiLabel && s.Web)
-            throw new ArgumentException($"'{modelPath}' is a multi-label model; --web serves single-label classifiers only (AddImageClassifier answers one label). Generate without --web.");
         var output = Path.GetFullPath(s.Out!);
         if (File.Exists(output)) throw new ArgumentException($"--out '{output}' is a file; name a folder.");
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !s.Force)

@@ -15,12 +15,13 @@ internal sealed class ModelGeneration : IDisposable
 {
     private readonly ObjectPool<PredictionEngine<ImageRow, ScoreRow>> _engines;
     private readonly SchemaDefinition _inputDefinition;
+    private readonly SchemaDefinition _outputDefinition;
     private readonly int? _square;
     private int _leases = 1; // the owner's own lease, returned by Retire
     private bool _retired;
     private bool _disposed;
 
-    public ModelGeneration(MLContext ml, byte[] modelBytes, string path, DateTime fileTimeUtc, int maxRetainedEngines)
+    public ModelGeneration(MLContext ml, byte[] modelBytes, string path, DateTime fileTimeUtc, int maxRetainedEngines, RecordedThresholds? multiLabel = null)
     {
         Ml = ml;
         FileTimeUtc = fileTimeUtc;
@@ -31,8 +32,8 @@ internal sealed class ModelGeneration : IDisposable
             (saved, savedInput) = SavedModel.LoadWithSchema(ml, stream, path);
         try
         {
-            Serving = ServingModel.From(saved, savedInput, path);
-            Labels = Serving.Labels();
+            Serving = ServingModel.From(saved, savedInput, path, multiLabel is not null);
+            Labels = multiLabel is null ? Serving.Labels() : CheckedLabels(Serving, multiLabel, path);
         }
         catch
         {
@@ -44,7 +45,14 @@ internal sealed class ModelGeneration : IDisposable
         _inputDefinition[0].ColumnName = Serving.ImageColumn;
         // OwnsTransformer = false: an engine leaving the pool must not dispose the model (and its ONNX
         // Runtime session) that the other engines share; that was the "crash under concurrency".
-        var engineOptions = new PredictionEngineOptions { IgnoreMissingColumns = true, InputSchemaDefinition = _inputDefinition, OwnsTransformer = false };
+        Thresholds = multiLabel?.Thresholds ?? [];
+        // A multi-label model's probabilities land in ScoreRow.Score; it has no PredictedLabel (the thresholds decide).
+        _outputDefinition = SchemaDefinition.Create(typeof(ScoreRow));
+        if (multiLabel is not null) _outputDefinition[nameof(ScoreRow.Score)].ColumnName = Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn;
+        var engineOptions = new PredictionEngineOptions
+        {
+            IgnoreMissingColumns = true, InputSchemaDefinition = _inputDefinition, OutputSchemaDefinition = _outputDefinition, OwnsTransformer = false,
+        };
         var policy = new EnginePolicy(() => ml.Model.CreatePredictionEngine<ImageRow, ScoreRow>(Serving.Model, engineOptions));
         _engines = new DefaultObjectPoolProvider { MaximumRetained = maxRetainedEngines }.Create(policy);
     }
@@ -54,6 +62,21 @@ internal sealed class ModelGeneration : IDisposable
     public ServingModel Serving { get; }
 
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Per label, the probability at or over which a multi-label model predicts it; empty for a single-label model.</summary>
+    public IReadOnlyList<float> Thresholds { get; }
+
+    // The report's labels name the model's probabilities; a report beside another model's zip must not relabel them.
+    private static IReadOnlyList<string> CheckedLabels(ServingModel serving, RecordedThresholds recorded, string path)
+    {
+        var column = serving.OutputSchema[Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn];
+        var size = (column.Type as VectorDataViewType)?.Size ?? 0;
+        var named = serving.Labels(column.Name);
+        if (size != recorded.Labels.Count || (named.Count > 0 && !named.SequenceEqual(recorded.Labels, StringComparer.Ordinal)))
+            throw new InvalidDataException($"'{RecordedPreprocessing.ReportPath(path)}' names {recorded.Labels.Count} labels ({InertText.Line(string.Join(", ", recorded.Labels))}) " +
+                $"but the model's Probability has {size} ({InertText.Line(string.Join(", ", named))}); the report belongs to another model.");
+        return recorded.Labels;
+    }
 
     /// <summary>The preprocessing applied before the saved chain (torchvision's, as recorded in model.json); null: the chain's own.</summary>
     public Imaging.ImagePreparation? Preparation { get; init; }
@@ -123,7 +146,7 @@ internal sealed class ModelGeneration : IDisposable
     public List<ScoreRow> PredictMany(IReadOnlyList<MLImage> images)
     {
         var rows = Ml.Data.LoadFromEnumerable(images.Select(i => new ImageRow { Image = i }), _inputDefinition);
-        return Ml.Data.CreateEnumerable<ScoreRow>(Serving.Model.Transform(rows), reuseRowObject: false, ignoreMissingColumns: true).ToList();
+        return Ml.Data.CreateEnumerable<ScoreRow>(Serving.Model.Transform(rows), reuseRowObject: false, ignoreMissingColumns: true, _outputDefinition).ToList();
     }
 
     public void Dispose() => Retire();

@@ -9,14 +9,29 @@ namespace EffNet.MLNet;
 /// <param name="Score">Its score (the model's <c>Score</c> entry).</param>
 public sealed record LabelScore(string Label, float Score);
 
+/// <summary>A label of a multi-label model, its probability, and the threshold at or over which it is predicted.</summary>
+/// <param name="Label">The label.</param>
+/// <param name="Probability">The model's probability that the image carries it.</param>
+/// <param name="Threshold">The label's threshold, from the model's <c>model.json</c>.</param>
+public sealed record LabelProbability(string Label, float Probability, float Threshold);
+
 /// <summary>A prediction of an image classifier: the label and one score per class.</summary>
-/// <param name="PredictedLabel">The most likely label (empty when <paramref name="Error"/> is set).</param>
-/// <param name="Score">Scores in the order of <see cref="PooledPredictor.Labels"/> (empty when <paramref name="Error"/> is set).</param>
+/// <param name="PredictedLabel">The most likely label (empty when <paramref name="Error"/> is set); for a multi-label model, the most likely of <see cref="PredictedLabels"/>, empty when there is none.</param>
+/// <param name="Score">Scores in the order of <see cref="PooledPredictor.Labels"/> (empty when <paramref name="Error"/> is set); for a multi-label model, the probabilities.</param>
 /// <param name="Error">Why this image could not be classified (batch predictions only); null on success.</param>
 public sealed record ImagePrediction(string PredictedLabel, float[] Score, string? Error = null)
 {
     /// <summary>Every class with its score, highest first (empty when the model records no class names).</summary>
     public IReadOnlyList<LabelScore> Scores { get; init; } = [];
+
+    /// <summary>
+    /// For a multi-label model (see <see cref="PooledPredictor.IsMultiLabel"/>), every label at or over its threshold, most
+    /// probable first (possibly none); for a single-label model, <see cref="PredictedLabel"/> alone.
+    /// </summary>
+    public IReadOnlyList<string> PredictedLabels { get; init; } = [];
+
+    /// <summary>For a multi-label model, every label with its probability and threshold, in the order of <see cref="PooledPredictor.Labels"/>; empty otherwise.</summary>
+    public IReadOnlyList<LabelProbability> Probabilities { get; init; } = [];
 }
 
 /// <summary>Options of <see cref="PooledPredictor"/>.</summary>
@@ -137,6 +152,15 @@ public sealed class PooledPredictor : IDisposable
     public IReadOnlyList<string> Labels => Volatile.Read(ref _current).Labels;
 
     /// <summary>
+    /// Whether the model is multi-label: its <c>model.json</c> says <c>task: "multi-label"</c>. Its predictions then carry
+    /// <see cref="ImagePrediction.PredictedLabels"/> judged against <see cref="Thresholds"/> and <see cref="ImagePrediction.Probabilities"/>.
+    /// </summary>
+    public bool IsMultiLabel => Volatile.Read(ref _current).Thresholds.Count > 0;
+
+    /// <summary>Per label, in the order of <see cref="Labels"/>, the probability at or over which a multi-label model predicts it (from its <c>model.json</c>); empty for a single-label model.</summary>
+    public IReadOnlyList<float> Thresholds => Volatile.Read(ref _current).Thresholds;
+
+    /// <summary>
     /// <see cref="Preprocessing.TorchvisionExact"/> when torchvision's transform is applied before the saved chain (see
     /// <see cref="PooledPredictorOptions.ApplyRecordedPreprocessing"/>), else <see cref="Preprocessing.Fast"/>: the chain's own resize.
     /// </summary>
@@ -206,7 +230,7 @@ public sealed class PooledPredictor : IDisposable
     private ImagePrediction WithGeneration(Func<ModelGeneration, ModelGeneration.ScoreRow> predict)
     {
         var generation = Lease();
-        try { return ToPrediction(predict(generation), generation.Labels); }
+        try { return ToPrediction(predict(generation), generation); }
         finally { generation.Return(); }
     }
 
@@ -276,7 +300,7 @@ public sealed class PooledPredictor : IDisposable
             var next = 0;
             return paths.Select((_, i) => errors[i] is { } error
                 ? new ImagePrediction("", [], error)
-                : ToPrediction(scored[next++], generation.Labels)).ToList();
+                : ToPrediction(scored[next++], generation)).ToList();
         }
         finally
         {
@@ -284,13 +308,18 @@ public sealed class PooledPredictor : IDisposable
         }
     }
 
-    private static ImagePrediction ToPrediction(ModelGeneration.ScoreRow row, IReadOnlyList<string> labels) =>
-        new(row.PredictedLabel, row.Score)
-        {
-            Scores = labels.Count == row.Score.Length
-                ? labels.Select((label, i) => new LabelScore(label, row.Score[i])).OrderByDescending(s => s.Score).ToList()
-                : [],
-        };
+    private static ImagePrediction ToPrediction(ModelGeneration.ScoreRow row, ModelGeneration generation)
+    {
+        var labels = generation.Labels;
+        var scores = labels.Count == row.Score.Length
+            ? labels.Select((label, i) => new LabelScore(label, row.Score[i])).OrderByDescending(s => s.Score).ToList()
+            : [];
+        if (generation.Thresholds.Count == 0) return new ImagePrediction(row.PredictedLabel, row.Score) { Scores = scores, PredictedLabels = [row.PredictedLabel] };
+        // The label count was checked against the model's Probability when it was loaded.
+        var probabilities = labels.Select((label, i) => new LabelProbability(label, row.Score[i], generation.Thresholds[i])).ToList();
+        var predicted = probabilities.Where(p => p.Probability >= p.Threshold).OrderByDescending(p => p.Probability).Select(p => p.Label).ToList();
+        return new ImagePrediction(predicted.FirstOrDefault() ?? "", row.Score) { Scores = scores, PredictedLabels = predicted, Probabilities = probabilities };
+    }
 
     private ModelGeneration Lease()
     {
@@ -310,7 +339,8 @@ public sealed class PooledPredictor : IDisposable
         try { bytes = File.ReadAllBytes(ModelPath); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"The model '{ModelPath}' does not exist.", ModelPath); }
         var preparation = _options.ApplyRecordedPreprocessing ? RecordedPreprocessing.Read(ModelPath) : null;
-        return new ModelGeneration(_ml, bytes, ModelPath, fileTime, _options.MaxRetainedEngines ?? Environment.ProcessorCount) { Preparation = preparation };
+        var multiLabel = RecordedThresholds.Read(ModelPath);
+        return new ModelGeneration(_ml, bytes, ModelPath, fileTime, _options.MaxRetainedEngines ?? Environment.ProcessorCount, multiLabel) { Preparation = preparation };
     }
 
     private void ScheduleReload()

@@ -37,8 +37,12 @@ internal sealed class ServingModel
     }
 
     /// <summary>Rearrange <paramref name="saved"/> (loaded from <paramref name="path"/>, with its saved input schema).</summary>
+    /// <param name="saved">The loaded model.</param>
+    /// <param name="savedInput">Its saved input schema.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="multiLabel">The model's report says multi-label: it must produce <c>Probability</c> (one per label) in place of <c>PredictedLabel</c> and <c>Score</c>.</param>
     /// <exception cref="InvalidDataException">The model does not classify images; the message names the file and what is missing.</exception>
-    public static ServingModel From(ITransformer saved, DataViewSchema? savedInput, string path)
+    public static ServingModel From(ITransformer saved, DataViewSchema? savedInput, string path, bool multiLabel = false)
     {
         var steps = Flatten(saved).ToList();
         var loaderAt = steps.FindIndex(t => t is ImageLoadingTransformer);
@@ -69,18 +73,19 @@ internal sealed class ServingModel
             {
             }
         }
-        foreach (var required in new[] { "PredictedLabel", "Score" })
+        foreach (var required in multiLabel ? [Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn] : new[] { "PredictedLabel", "Score" })
             if (schema.GetColumnOrNull(required) is null)
                 throw new InvalidDataException(
                     $"'{path}' does not produce a '{required}' column from an image alone (it produces {string.Join(", ", schema.Select(c => c.Name))}); " +
-                    "save a pipeline that ends with a multiclass trainer and MapKeyToValue(\"PredictedLabel\").");
+                    (multiLabel ? "its model.json says it is multi-label; save the model effnet train --multi-label made beside it."
+                        : "save a pipeline that ends with a multiclass trainer and MapKeyToValue(\"PredictedLabel\")."));
         return new ServingModel(new TransformerChain<ITransformer>(kept.ToArray()), imageColumn, schema);
     }
 
-    /// <summary>Class names in the order of the <c>Score</c> vector, or empty when the model does not record them.</summary>
-    public IReadOnlyList<string> Labels()
+    /// <summary>Class names in the order of the <paramref name="column"/> vector, or empty when the model does not record them.</summary>
+    public IReadOnlyList<string> Labels(string column = "Score")
     {
-        var score = OutputSchema["Score"];
+        var score = OutputSchema[column];
         if (!score.HasSlotNames()) return [];
         VBuffer<ReadOnlyMemory<char>> names = default;
         score.GetSlotNames(ref names);

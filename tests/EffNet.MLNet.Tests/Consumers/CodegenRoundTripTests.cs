@@ -112,7 +112,7 @@ public sealed partial class CodegenRoundTripTests(ConsumerMatrixTests.PackedLibr
         Console.WriteLine(ImageModel.Predict(ModelInput.FromImage(image)).PredictedLabel);
         """;
 
-    private static string PostToWebApp(string dll, string image)
+    internal static string PostToWebApp(string dll, string image)
     {
         var port = FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
