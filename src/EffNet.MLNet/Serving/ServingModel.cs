@@ -77,7 +77,7 @@ internal sealed class ServingModel
             if (schema.GetColumnOrNull(required) is null)
                 throw new InvalidDataException(
                     $"'{path}' does not produce a '{required}' column from an image alone (it produces {string.Join(", ", schema.Select(c => c.Name))}); " +
-                    (multiLabel ? "its model.json says it is multi-label; save the model effnet train --multi-label made beside it."
+                    (multiLabel ? "its model.json says it is multi-label; keep beside it the multi-label model that was trained with it (MultiLabelTrainer)."
                         : "save a pipeline that ends with a multiclass trainer and MapKeyToValue(\"PredictedLabel\")."));
         return new ServingModel(new TransformerChain<ITransformer>(kept.ToArray()), imageColumn, schema);
     }
