@@ -112,6 +112,7 @@ internal static class FineTuneLearningBenchmark
         }
         finally
         {
+            // EFFNET_KEEP=1 keeps the images, pixels and start weights for a look afterwards.
             if (Environment.GetEnvironmentVariable("EFFNET_KEEP") is null) Directory.Delete(work, recursive: true);
         }
     }
