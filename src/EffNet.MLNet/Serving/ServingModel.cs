@@ -73,6 +73,10 @@ internal sealed class ServingModel
             {
             }
         }
+        if (!multiLabel && schema.GetColumnOrNull("Score") is null && schema.GetColumnOrNull(Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn) is { Type: VectorDataViewType })
+            throw new InvalidDataException(
+                $"'{path}' is a multi-label model (a Probability vector, no Score) but its model.json, which holds the labels' thresholds, is not beside it; " +
+                "put the model.json saved with it next to it.");
         foreach (var required in multiLabel ? [Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn] : new[] { "PredictedLabel", "Score" })
             if (schema.GetColumnOrNull(required) is null)
                 throw new InvalidDataException(

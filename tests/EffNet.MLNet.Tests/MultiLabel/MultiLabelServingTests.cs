@@ -86,6 +86,20 @@ public class MultiLabelServingTests(MultiLabelTrainingTests.ShapeColourFeatures 
         Assert.Contains($"'{report}' names 4 labels (square, red, disc, blue) but the model's Probability has 4 (blue, disc, red, square)", ex.Message);
     }
 
+    // Mutation (run): ServingModel without its multi-label-without-report check -> the generic "does not produce a 'PredictedLabel'
+    // column" message -> fails.
+    [Fact]
+    public void A_multi_label_model_without_its_model_json_is_refused_saying_so()
+    {
+        using var dir = new TempDir();
+        var model = dir.File("tags.zip");
+        f.SaveWithReport(f.Result, model);
+        File.Delete(dir.File("tags.json"));
+
+        var ex = Assert.Throws<InvalidDataException>(() => new PooledPredictor(model, new PooledPredictorOptions { WatchForChanges = false }));
+        Assert.Contains("is a multi-label model (a Probability vector, no Score) but its model.json", ex.Message);
+    }
+
     // Mutation (run): MapImageClassifier makes its UploadReader from `options with { MaxImageBytes = long.MaxValue }` -> the 200 KB
     // upload is read and answered 400 "not an image" instead of 413 -> fails.
     // Mutation (run): PooledPredictor.Predict(Stream) decoding with MaxDecodedBytes = long.MaxValue -> the PNG bomb is not refused
