@@ -168,26 +168,7 @@ internal static class ConsumptionProject
                     return ToOutput(prediction.PredictedLabel, prediction.Score);
                 }
 
-                /// <summary>Classify an image file.</summary>
-                /// <exception cref="BadImageException">The image is not usable.</exception>
-                public static ModelOutput Predict(string imagePath) => Predict(ModelInput.FromFile(imagePath));
-
-                /// <summary>
-                /// Classify many images at once, in parallel, results in input order; an image that cannot be used
-                /// gets an output with <see cref="ModelOutput.Error"/> set, and the others are still classified.
-                /// </summary>
-                public static IReadOnlyList<ModelOutput> PredictAll(IEnumerable<ModelInput> inputs)
-                {
-                    ArgumentNullException.ThrowIfNull(inputs);
-                    var list = inputs.ToList();
-                    var outputs = new ModelOutput[list.Count];
-                    Parallel.For(0, list.Count, i =>
-                    {
-                        try { outputs[i] = Predict(list[i]); }
-                        catch (BadImageException e) { outputs[i] = new ModelOutput { Error = e.Message }; }
-                    });
-                    return outputs;
-                }
+                {{FileAndBatchPredict}}
 
                 private static ModelOutput ToOutput(string label, float[] score)
                 {
@@ -200,6 +181,30 @@ internal static class ConsumptionProject
 
             """;
     }
+
+    // The file and batch overloads of every generated ImageModel, single- or multi-label (each calls its own Predict(ModelInput)).
+    internal const string FileAndBatchPredict = """
+        /// <summary>Classify an image file.</summary>
+            /// <exception cref="BadImageException">The image is not usable.</exception>
+            public static ModelOutput Predict(string imagePath) => Predict(ModelInput.FromFile(imagePath));
+
+            /// <summary>
+            /// Classify many images at once, in parallel, results in input order; an image that cannot be used
+            /// gets an output with <see cref="ModelOutput.Error"/> set, and the others are still classified.
+            /// </summary>
+            public static IReadOnlyList<ModelOutput> PredictAll(IEnumerable<ModelInput> inputs)
+            {
+                ArgumentNullException.ThrowIfNull(inputs);
+                var list = inputs.ToList();
+                var outputs = new ModelOutput[list.Count];
+                Parallel.For(0, list.Count, i =>
+                {
+                    try { outputs[i] = Predict(list[i]); }
+                    catch (BadImageException e) { outputs[i] = new ModelOutput { Error = e.Message }; }
+                });
+                return outputs;
+            }
+        """;
 
     private static string WebProjectFile(ConsumptionModel m) => $"""
         <Project Sdk="Microsoft.NET.Sdk.Web">

@@ -89,26 +89,7 @@ internal static class MultiLabelConsumption
                     return new ModelOutput { Probability = probability, Probabilities = all, PredictedLabels = all.Where(p => p.Predicted).Select(p => p.Label).ToList() };
                 }
 
-                /// <summary>Classify an image file.</summary>
-                /// <exception cref="BadImageException">The image is not usable.</exception>
-                public static ModelOutput Predict(string imagePath) => Predict(ModelInput.FromFile(imagePath));
-
-                /// <summary>
-                /// Classify many images at once, in parallel, results in input order; an image that cannot be used
-                /// gets an output with <see cref="ModelOutput.Error"/> set, and the others are still classified.
-                /// </summary>
-                public static IReadOnlyList<ModelOutput> PredictAll(IEnumerable<ModelInput> inputs)
-                {
-                    ArgumentNullException.ThrowIfNull(inputs);
-                    var list = inputs.ToList();
-                    var outputs = new ModelOutput[list.Count];
-                    Parallel.For(0, list.Count, i =>
-                    {
-                        try { outputs[i] = Predict(list[i]); }
-                        catch (BadImageException e) { outputs[i] = new ModelOutput { Error = e.Message }; }
-                    });
-                    return outputs;
-                }
+                {{ConsumptionProject.FileAndBatchPredict}}
 
                 private sealed class PathRow
                 {
