@@ -125,6 +125,9 @@ def learn(start, data, seed, epochs, lr, unfreeze, batch, threads, train_batchno
                       "imagesPerSecond": epochs * len(y) / seconds, "history": history}))
 
 
+WARM_UP_STEPS = 3   # as the C# side's FineTuneSpeedBenchmark.WarmUpSteps
+
+
 def speed(unfreeze, resolution, batch, threads, steps):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -139,7 +142,8 @@ def speed(unfreeze, resolution, batch, threads, steps):
         loss.backward()
         optimizer.step()
 
-    step()   # warm-up
+    for _ in range(WARM_UP_STEPS):
+        step()
     began = time.time()
     for _ in range(steps):
         step()

@@ -166,6 +166,10 @@ internal sealed class TrainingGraphBuilder
             weight = _g.Initializer(l.Name + ".folded_weight", folded.Kernel, l.WeightShape.Select(d => (long)d).ToArray());
             bias = _g.Initializer(l.Name + ".folded_bias", folded.Bias, l.OutChannels);
         }
+        else if (l.HasBatchNorm && !_options.TrainBatchNorm)
+        {
+            return FoldedBatchNormConv(l, x, outSize);
+        }
         else
         {
             weight = Parameter(NetworkParameters.ConvWeight(l));
@@ -185,35 +189,44 @@ internal sealed class TrainingGraphBuilder
             if (x.RequiresGrad) AddGrad(x.Name, InputGradient(l, x, dz, outSize, weight));
         });
         if (!(trains && l.HasBatchNorm)) return z;
-        return _options.TrainBatchNorm ? BatchNormTraining(l, z) : BatchNorm(l, z);
+        return BatchNormTraining(l, z);
     }
 
-    // Evaluation-mode batch-norm as a per-channel affine map of the running statistics (inputs,
-    // since training mode changes them between runs): y = z·s + t with s = γ/√(σ² + ε), t = β − μ·s.
-    private Tensor BatchNorm(ConvLayer l, Tensor z)
+    // A trained convolution followed by an evaluation-mode batch-norm, folded as the inference graph
+    // folds it: y = conv(x, W·s) + t with s = γ/√(σ² + ε), t = β − μ·s per output channel. The
+    // activations see one convolution and no affine pass. Backward, with dW' the gradient of the
+    // folded kernel: dW = dW'·s, dβ = Σ dy, and since Σ dy·conv(x, W) = Σ dW'·W,
+    // dγ = (Σ dW'·W − μ·Σ dy)/√(σ² + ε).
+    private Tensor FoldedBatchNormConv(ConvLayer l, Tensor x, int outSize)
     {
         var c = l.OutChannels;
+        var n = l.Name + "_bn";
+        var weight = Parameter(NetworkParameters.ConvWeight(l));
         var gamma = Parameter(NetworkParameters.BatchNorm(l, "weight"));
         var beta = Parameter(NetworkParameters.BatchNorm(l, "bias"));
-        var meanC = Buffer(NetworkParameters.BatchNorm(l, "running_mean"));
+        var mean = Buffer(NetworkParameters.BatchNorm(l, "running_mean"));
         var variance = Buffer(NetworkParameters.BatchNorm(l, "running_var"));
-        var meanR = Node("Reshape", l.Name + "_bn_mean_r", [meanC, Shape(1, c, 1, 1)]);
-        var invStdC = Node("Reciprocal", l.Name + "_bn_invstd", [Node("Sqrt", l.Name + "_bn_std", [Node("Add", l.Name + "_bn_var_eps", [variance, Epsilon()])])]);
-
-        var scale = Node("Mul", l.Name + "_bn_scale", [gamma, invStdC]);
-        var shift = Node("Sub", l.Name + "_bn_shift", [beta, Node("Mul", l.Name + "_bn_mean_scaled", [meanC, scale])]);
-        var scaleR = Node("Reshape", l.Name + "_bn_scale_r", [scale, Shape(1, c, 1, 1)]);
-        var shiftR = Node("Reshape", l.Name + "_bn_shift_r", [shift, Shape(1, c, 1, 1)]);
-        var y = z with { Name = Node("Add", l.Name + "_bn", [Node("Mul", l.Name + "_bn_scaled", [z.Name, scaleR]), shiftR]) };
+        var invStd = Node("Reciprocal", n + "_invstd", [Node("Sqrt", n + "_std", [Node("Add", n + "_var_eps", [variance, Epsilon()])])]);
+        var scale = Node("Mul", n + "_scale", [gamma, invStd]);
+        var shift = Node("Sub", n + "_shift", [beta, Node("Mul", n + "_mean_scaled", [mean, scale])]);
+        var scaleW = Node("Reshape", n + "_scale_w", [scale, Shape(c, 1, 1, 1)]);
+        var folded = Node("Mul", n + "_folded_weight", [weight, scaleW]);
+        var p = l.Padding;
+        var y = new Tensor(Node("Conv", n, [x.Name, folded, shift],
+            Ints("kernel_shape", l.Kernel, l.Kernel), Ints("strides", l.Stride, l.Stride),
+            Ints("pads", p, p, p, p), Int("group", l.Groups)), c, outSize, RequiresGrad: true);
 
         Record(() =>
         {
             if (!_grads.TryGetValue(y.Name, out var dy)) return;
-            AddGrad(beta, ReduceSum(dy, l.Name + "_bn_beta_grad", keepDims: false, 0, 2, 3));
-            var centred = Node("Sub", l.Name + "_bn_centred", [z.Name, meanR]);
-            var raw = ReduceSum(Node("Mul", l.Name + "_bn_dy_centred", [dy, centred]), l.Name + "_bn_gamma_raw", keepDims: false, 0, 2, 3);
-            AddGrad(gamma, Node("Mul", l.Name + "_bn_gamma_grad", [raw, invStdC]));
-            AddGrad(z.Name, Node("Mul", l.Name + "_bn_input_grad", [dy, scaleR]));
+            var dBeta = ReduceSum(dy, n + "_beta_grad", keepDims: false, 0, 2, 3);
+            AddGrad(beta, dBeta);
+            var dFolded = WeightGradient(l, x, dy, outSize);
+            AddGrad(weight, Node("Mul", l.Name + "_weight_grad_unfolded", [dFolded, scaleW]));
+            var dScale = ReduceSum(Node("Mul", n + "_dfolded_weight", [dFolded, weight]), n + "_scale_grad_raw", keepDims: false, 1, 2, 3);
+            var centred = Node("Sub", n + "_gamma_grad_centred", [dScale, Node("Mul", n + "_mean_beta_grad", [mean, dBeta])]);
+            AddGrad(gamma, Node("Mul", n + "_gamma_grad", [centred, invStd]));
+            if (x.RequiresGrad) AddGrad(x.Name, InputGradient(l, x, dy, outSize, folded));
         });
         return y;
     }
@@ -266,8 +279,18 @@ internal sealed class TrainingGraphBuilder
         if (l.Kernel == 1 && l.Groups == 1 && l.Stride == 1)
         {
             // A 1×1 convolution is a matrix product per image: dW = Σ_n dz_n · x_nᵀ.
+            var area = (long)outSize * outSize;
             var dz3 = Node("Reshape", n + "_dz", [dz, Shape(0, l.OutChannels, -1)]);
             var x3 = Node("Reshape", n + "_x", [x.Name, Shape(0, l.InChannels, -1)]);
+            if ((l.OutChannels + l.InChannels) * area < (long)l.OutChannels * l.InChannels)
+            {
+                // Few positions, many channels (the late stages): putting the batch beside the positions,
+                // one product [O, N·S²]·[N·S², I] costs less than summing N products of O×I.
+                var dzFlat = Node("Reshape", n + "_dz_flat", [Node("Transpose", n + "_dz_channels_first", [dz3], Ints("perm", 1, 0, 2)), Shape(l.OutChannels, -1)]);
+                var xFlat = Node("Reshape", n + "_x_flat", [Node("Transpose", n + "_x_channels_first", [x3], Ints("perm", 1, 0, 2)), Shape(l.InChannels, -1)]);
+                var product = Node("Gemm", n + "_product", [dzFlat, xFlat], Int("transB", 1));
+                return Node("Reshape", n, [product, Shape(l.OutChannels, l.InChannels, 1, 1)]);
+            }
             var xT = Node("Transpose", n + "_xT", [x3], Ints("perm", 0, 2, 1));
             var perImage = Node("MatMul", n + "_per_image", [dz3, xT]);
             var sum = ReduceSum(perImage, n + "_sum", keepDims: false, 0);
@@ -299,8 +322,26 @@ internal sealed class TrainingGraphBuilder
     private string InputGradient(ConvLayer l, Tensor x, string dz, int outSize, string weight)
     {
         var p = l.Padding;
+        var n = l.Name + "_input_grad";
+        if (l.Kernel == 1 && l.Groups == 1 && l.Stride == 1)
+        {
+            // dx_n = Wᵀ · dz_n as one matrix product per image; ONNX Runtime's ConvTranspose would add a col2im pass.
+            var wT = Node("Transpose", n + "_wT", [Node("Reshape", n + "_w", [weight, Shape(l.OutChannels, l.InChannels)])], Ints("perm", 1, 0));
+            var dz3 = Node("Reshape", n + "_dz", [dz, Shape(0, l.OutChannels, -1)]);
+            return Node("Reshape", n, [Node("MatMul", n + "_product", [wT, dz3]), Shape(0, l.InChannels, x.Size, x.Size)]);
+        }
+        if (l.Stride == 1 && l.Groups == l.InChannels && l.Groups == l.OutChannels && 2 * p == l.Kernel - 1)
+        {
+            // A stride-1 "same" depthwise convolution's input gradient is the same convolution with each
+            // kernel rotated by 180°, which runs on ONNX Runtime's depthwise kernels instead of ConvTranspose's
+            // per-channel products.
+            var rotated = Node("Slice", n + "_rotated_weight", [weight, Int64Constant("minus_ones2", -1, -1),
+                Int64Constant("int64_min2", long.MinValue, long.MinValue), Int64Constant("axes_2_3", 2, 3), Int64Constant("minus_ones2", -1, -1)]);
+            return Node("Conv", n, [dz, rotated], Ints("kernel_shape", l.Kernel, l.Kernel), Ints("strides", 1, 1),
+                Ints("pads", p, p, p, p), Int("group", l.Groups));
+        }
         var extra = x.Size - (l.Stride * (outSize - 1) + l.Kernel - 2 * p);
-        return Node("ConvTranspose", l.Name + "_input_grad", [dz, weight],
+        return Node("ConvTranspose", n, [dz, weight],
             Ints("kernel_shape", l.Kernel, l.Kernel), Ints("strides", l.Stride, l.Stride), Ints("pads", p, p, p, p),
             Ints("output_padding", extra, extra), Int("group", l.Groups));
     }

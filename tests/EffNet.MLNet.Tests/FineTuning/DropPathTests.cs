@@ -48,7 +48,9 @@ public class DropPathTests
         a.Run(pixels, labels, FineTuneFixtures.Batch, logits);
         var ones = dropping.DropPaths.ToDictionary(d => d.Name, _ => Enumerable.Repeat(1f, FineTuneFixtures.Batch).ToArray(), StringComparer.Ordinal);
         b.Run(pixels, labels, FineTuneFixtures.Batch, logits, dropPathMasks: ones);
-        Assert.All(plain.Trainable, n => Assert.True(FineTuneTestNetworks.NormRelative(b.Gradients[n], a.Gradients[n]) <= 1e-6, n));
+        // Not bit for bit: without a mask between them ONNX Runtime fuses the projection's convolution with the
+        // residual addition, which rounds differently (differences near 1e-5 of the norm).
+        Assert.All(plain.Trainable, n => Assert.True(FineTuneTestNetworks.NormRelative(b.Gradients[n], a.Gradients[n]) <= 5e-5, n));
     }
 
     // Mutation: DropPathMasks keeps with probability p instead of 1 − p -> fails (dropped share).
