@@ -28,23 +28,30 @@ internal static class FineTuneSpeedBenchmark
         int Option(string name, int fallback)
         {
             var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], inv) : fallback;
+            if (i < 0) return fallback;
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, inv, out var value) || value < 1)
+                throw new ArgumentException($"{name} takes a whole number of at least 1.");
+            return value;
         }
         var steps = Option("--steps", 12);
         var rounds = Option("--rounds", 3);
         Console.WriteLine(string.Create(inv, $"B0 {Resolution} px, batch {Batch}, {Threads} threads, batch-norm frozen, no augmentation, AdamW; {steps} timed steps after {WarmUpSteps} warm-up; " +
-            $"{rounds} rounds, C# and PyTorch alternating, medians; {Environment.ProcessorCount} cores, load before {FineTuneLearningBenchmark.Load()}"));
+            $"{rounds} rounds, C# and PyTorch alternating (who goes first swaps each round); rates: medians; ratio: median of the rounds' ratios; " +
+            $"peak memory: the largest of the rounds; {Environment.ProcessorCount} cores, load before {FineTuneLearningBenchmark.Load()}"));
         var results = new Dictionary<string, List<(JsonElement CSharp, JsonElement Torch)>>();
         var configurations = new[] { "all", "top:2" };
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var unfreeze in configurations)
             {
-                // Side by side in time: on a shared machine the available speed drifts by tens of percent within minutes.
-                var cs = RunSelf(unfreeze, steps);
-                var torch = FineTuneLearningBenchmark.RunTorch(["speed", unfreeze, Resolution.ToString(inv), Batch.ToString(inv), Threads.ToString(inv), steps.ToString(inv)]);
+                // Side by side in time: on a shared machine the available speed drifts by tens of percent within minutes,
+                // so each round's pair is compared, and the order swaps so that a drift within a pair favours neither side.
+                JsonElement Torch() => FineTuneLearningBenchmark.RunTorch(["speed", unfreeze, Resolution.ToString(inv), Batch.ToString(inv), Threads.ToString(inv), steps.ToString(inv)]);
+                JsonElement cs, torch;
+                if (round % 2 == 1) { cs = RunSelf(unfreeze, steps); torch = Torch(); }
+                else { torch = Torch(); cs = RunSelf(unfreeze, steps); }
                 (results.TryGetValue(unfreeze, out var list) ? list : results[unfreeze] = []).Add((cs, torch));
-                Console.WriteLine(string.Create(inv, $"round {round} {unfreeze}: C# {Rate(cs):0.0}, PyTorch {Rate(torch):0.0} images/s ({Rate(cs) / Rate(torch):0.00}×)"));
+                Console.WriteLine(string.Create(inv, $"round {round} {unfreeze}: C# {Rate(cs):0.0} (optimizer {cs.GetProperty("optimizerShare").GetDouble():P0} of it), PyTorch {Rate(torch):0.0} images/s ({Rate(cs) / Rate(torch):0.00}×)"));
             }
         }
         Console.WriteLine($"| unfreeze | C# images/s | PyTorch {FineTuneLearningBenchmark.TorchVersion()} images/s | C# / PyTorch | C# peak RSS | PyTorch peak RSS |");
@@ -52,8 +59,8 @@ internal static class FineTuneSpeedBenchmark
         foreach (var unfreeze in configurations)
         {
             var r = results[unfreeze];
-            double a = Median(r.Select(x => Rate(x.CSharp))), b = Median(r.Select(x => Rate(x.Torch)));
-            Console.WriteLine(string.Create(inv, $"| {unfreeze} | {a:0.0} | {b:0.0} | {a / b:0.00}× | {r.Max(x => Peak(x.CSharp)) / 1048576.0:0} MiB | {r.Max(x => Peak(x.Torch)) / 1048576.0:0} MiB |"));
+            double a = Median(r.Select(x => Rate(x.CSharp))), b = Median(r.Select(x => Rate(x.Torch))), ratio = Median(r.Select(x => Rate(x.CSharp) / Rate(x.Torch)));
+            Console.WriteLine(string.Create(inv, $"| {unfreeze} | {a:0.0} | {b:0.0} | {ratio:0.00}× | {r.Max(x => Peak(x.CSharp)) / 1048576.0:0} MiB | {r.Max(x => Peak(x.Torch)) / 1048576.0:0} MiB |"));
         }
         Console.WriteLine($"load after {FineTuneLearningBenchmark.Load()}");
         return 0;

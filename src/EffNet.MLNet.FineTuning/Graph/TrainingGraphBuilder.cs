@@ -284,8 +284,8 @@ internal sealed class TrainingGraphBuilder
             var x3 = Node("Reshape", n + "_x", [x.Name, Shape(0, l.InChannels, -1)]);
             if ((l.OutChannels + l.InChannels) * area < (long)l.OutChannels * l.InChannels)
             {
-                // Few positions, many channels (the late stages): putting the batch beside the positions,
-                // one product [O, N·S²]·[N·S², I] costs less than summing N products of O×I.
+                // Few positions, many channels (the late stages): with the batch beside the positions, one
+                // product [O, N·S²]·[N·S², I] needs no [N, O, I] intermediate to sum; the transposes cost less.
                 var dzFlat = Node("Reshape", n + "_dz_flat", [Node("Transpose", n + "_dz_channels_first", [dz3], Ints("perm", 1, 0, 2)), Shape(l.OutChannels, -1)]);
                 var xFlat = Node("Reshape", n + "_x_flat", [Node("Transpose", n + "_x_channels_first", [x3], Ints("perm", 1, 0, 2)), Shape(l.InChannels, -1)]);
                 var product = Node("Gemm", n + "_product", [dzFlat, xFlat], Int("transB", 1));

@@ -66,15 +66,10 @@ internal sealed class ModelGeneration : IDisposable
     /// <summary>Per label, the probability at or over which a multi-label model predicts it; empty for a single-label model.</summary>
     public IReadOnlyList<float> Thresholds { get; }
 
-    // The report's labels name the model's probabilities; a report beside another model's zip must not relabel them.
     private static IReadOnlyList<string> CheckedLabels(ServingModel serving, RecordedThresholds recorded, string path)
     {
-        var column = serving.OutputSchema[Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn];
-        var size = (column.Type as VectorDataViewType)?.Size ?? 0;
-        var named = serving.Labels(column.Name);
-        if (size != recorded.Labels.Count || (named.Count > 0 && !named.SequenceEqual(recorded.Labels, StringComparer.Ordinal)))
-            throw new InvalidDataException($"'{RecordedPreprocessing.ReportPath(path)}' names {recorded.Labels.Count} labels ({InertText.Line(string.Join(", ", recorded.Labels))}) " +
-                $"but the model's Probability has {size} ({InertText.Line(string.Join(", ", named))}); the report belongs to another model.");
+        Training.MultiLabel.MultiLabelSlots.RequireReportLabels(serving.Labels(Training.MultiLabel.MultiLabelTrainer.ProbabilityColumn),
+            recorded.Labels, RecordedPreprocessing.ReportPath(path), path);
         return recorded.Labels;
     }
 

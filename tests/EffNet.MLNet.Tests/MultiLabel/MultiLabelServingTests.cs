@@ -70,7 +70,7 @@ public class MultiLabelServingTests(MultiLabelTrainingTests.ShapeColourFeatures 
     }
 
     // Mutation (run): ModelGeneration.CheckedLabels without the slot-name comparison -> the reordered report is taken and its
-    // thresholds judge other labels' probabilities -> no exception -> fails.
+    // thresholds judge other labels' probabilities -> no exception -> fails. The rule is MultiLabelSlots', the CLI's too.
     [Fact]
     public void A_model_json_whose_labels_are_not_the_models_is_refused_naming_the_report()
     {
@@ -83,7 +83,7 @@ public class MultiLabelServingTests(MultiLabelTrainingTests.ShapeColourFeatures 
         File.WriteAllText(report, json.ToJsonString());
 
         var ex = Assert.Throws<InvalidDataException>(() => new PooledPredictor(model, new PooledPredictorOptions { WatchForChanges = false }));
-        Assert.Contains($"'{report}' names 4 labels (square, red, disc, blue) but the model's Probability has 4 (blue, disc, red, square)", ex.Message);
+        Assert.Contains($"'{report}' names the labels square;red;disc;blue but '{model}' outputs blue;disc;red;square: the two do not belong together", ex.Message);
     }
 
     // Mutation (run): ServingModel without its multi-label-without-report check -> the generic "does not produce a 'PredictedLabel'

@@ -21,11 +21,7 @@ internal static class MultiLabelCommands
 
     public static MultiLabelReport LoadReport(string modelPath) => MultiLabelReport.Load(ModelFiles.ReportPath(modelPath));
 
-    /// <summary>
-    /// The model, refused unless its <c>Probability</c> slots are model.json's labels in model.json's order: the
-    /// thresholds and names are paired with the slots by position, so an edited or mismatched model.json would
-    /// otherwise name the wrong labels without a word.
-    /// </summary>
+    /// <summary>The model, refused unless its <c>Probability</c> slots are model.json's labels in model.json's order (<see cref="MultiLabelSlots"/>).</summary>
     /// <exception cref="InvalidDataException">The slots and the labels differ.</exception>
     public static ITransformer LoadModel(MLContext ml, string modelPath, MultiLabelReport report)
     {
@@ -40,10 +36,7 @@ internal static class MultiLabelCommands
             c.GetSlotNames(ref names);
             slots.AddRange(names.DenseValues().Select(n => n.ToString()));
         }
-        if (!slots.SequenceEqual(report.Labels, StringComparer.Ordinal))
-            throw new InvalidDataException(
-                $"'{ModelFiles.ReportPath(modelPath)}' names the labels {Inert.Name(string.Join(";", report.Labels))} but '{modelPath}' outputs " +
-                $"{(slots.Count == 0 ? "no labelled Probability vector" : Inert.Name(string.Join(";", slots)))}: the two do not belong together.");
+        MultiLabelSlots.RequireReportLabels(slots, report.Labels, ModelFiles.ReportPath(modelPath), modelPath);
         return model;
     }
 
