@@ -10,8 +10,8 @@ using EffNet.MLNet.Onnx;
 namespace EffNet.MLNet.Benchmarks;
 
 /// <summary>
-/// finetune-speed: training images/s of B0 (128 px, batch 16, two threads, batch-norm frozen, no augmentation, AdamW)
-/// for all and top:2, C# and PyTorch alternating over several rounds (medians reported), each configuration in a
+/// finetune-speed: training images/s of B0 (128 px, batch 16, two threads, no augmentation, AdamW) for all and top:2
+/// with batch-norm frozen and all with batch-norm training, C# and PyTorch alternating over several rounds (medians reported), each configuration in a
 /// process of its own so that its peak resident memory is its own.
 /// </summary>
 internal static class FineTuneSpeedBenchmark
@@ -35,18 +35,20 @@ internal static class FineTuneSpeedBenchmark
         }
         var steps = Option("--steps", 12);
         var rounds = Option("--rounds", 3);
-        Console.WriteLine(string.Create(inv, $"B0 {Resolution} px, batch {Batch}, {Threads} threads, batch-norm frozen, no augmentation, AdamW; {steps} timed steps after {WarmUpSteps} warm-up; " +
+        Console.WriteLine(string.Create(inv, $"B0 {Resolution} px, batch {Batch}, {Threads} threads, batch-norm frozen (all+bn: training), no augmentation, AdamW; {steps} timed steps after {WarmUpSteps} warm-up; " +
             $"{rounds} rounds, C# and PyTorch alternating (who goes first swaps each round); rates: medians; ratio: median of the rounds' ratios; " +
             $"peak memory: the largest of the rounds; {Environment.ProcessorCount} cores, load before {FineTuneLearningBenchmark.Load()}"));
         var results = new Dictionary<string, List<(JsonElement CSharp, JsonElement Torch)>>();
-        var configurations = new[] { "all", "top:2" };
+        // "all+bn": every layer with batch-norm training (batch statistics, running statistics updated), the random start's mode.
+        var configurations = new[] { "all", "top:2", "all+bn" };
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var unfreeze in configurations)
             {
                 // Side by side in time: on a shared machine the available speed drifts by tens of percent within minutes,
                 // so each round's pair is compared, and the order swaps so that a drift within a pair favours neither side.
-                JsonElement Torch() => FineTuneLearningBenchmark.RunTorch(["speed", unfreeze, Resolution.ToString(inv), Batch.ToString(inv), Threads.ToString(inv), steps.ToString(inv)]);
+                var (layers, trainBatchNorm) = Split(unfreeze);
+                JsonElement Torch() => FineTuneLearningBenchmark.RunTorch(["speed", layers, Resolution.ToString(inv), Batch.ToString(inv), Threads.ToString(inv), steps.ToString(inv), trainBatchNorm ? "1" : "0"]);
                 JsonElement cs, torch;
                 if (round % 2 == 1) { cs = RunSelf(unfreeze, steps); torch = Torch(); }
                 else { torch = Torch(); cs = RunSelf(unfreeze, steps); }
@@ -54,13 +56,17 @@ internal static class FineTuneSpeedBenchmark
                 Console.WriteLine(string.Create(inv, $"round {round} {unfreeze}: C# {Rate(cs):0.0} (optimizer {cs.GetProperty("optimizerShare").GetDouble():P0} of it), PyTorch {Rate(torch):0.0} images/s ({Rate(cs) / Rate(torch):0.00}×)"));
             }
         }
-        Console.WriteLine($"| unfreeze | C# images/s | PyTorch {FineTuneLearningBenchmark.TorchVersion()} images/s | C# / PyTorch | C# peak RSS | PyTorch peak RSS |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| unfreeze | C# images/s | PyTorch {FineTuneLearningBenchmark.TorchVersion()} images/s | C# / PyTorch | C# peak RSS | stated before the run | PyTorch peak RSS |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var unfreeze in configurations)
         {
             var r = results[unfreeze];
             double a = Median(r.Select(x => Rate(x.CSharp))), b = Median(r.Select(x => Rate(x.Torch))), ratio = Median(r.Select(x => Rate(x.CSharp) / Rate(x.Torch)));
-            Console.WriteLine(string.Create(inv, $"| {unfreeze} | {a:0.0} | {b:0.0} | {ratio:0.00}× | {r.Max(x => Peak(x.CSharp)) / 1048576.0:0} MiB | {r.Max(x => Peak(x.Torch)) / 1048576.0:0} MiB |"));
+            var (layers, trainBatchNorm) = Split(unfreeze);
+            // What `effnet train --fine-tune` says it needs before such a run.
+            var stated = FineTuner.EstimateMemoryBytes(EfficientNetVariant.B0,
+                new FineTuneOptions { Unfreeze = Unfreeze.TryParse(layers)!, Resolution = Resolution, BatchSize = Batch, TrainBatchNorm = trainBatchNorm });
+            Console.WriteLine(string.Create(inv, $"| {unfreeze} | {a:0.0} | {b:0.0} | {ratio:0.00}× | {r.Max(x => Peak(x.CSharp)) / 1048576.0:0} MiB | {stated / 1048576.0:0} MiB | {r.Max(x => Peak(x.Torch)) / 1048576.0:0} MiB |"));
         }
         Console.WriteLine($"load after {FineTuneLearningBenchmark.Load()}");
         return 0;
@@ -76,14 +82,18 @@ internal static class FineTuneSpeedBenchmark
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
-    /// <summary>One configuration, in this process (called as <c>finetune-speed-one UNFREEZE STEPS</c>): prints a JSON line.</summary>
+    private static (string Layers, bool TrainBatchNorm) Split(string configuration) =>
+        configuration.EndsWith("+bn", StringComparison.Ordinal) ? (configuration[..^3], true) : (configuration, false);
+
+    /// <summary>One configuration, in this process (called as <c>finetune-speed-one UNFREEZE[+bn] STEPS</c>): prints a JSON line.</summary>
     public static int RunOne(string[] args)
     {
-        var unfreeze = args[0];
+        var (unfreeze, trainBatchNorm) = Split(args[0]);
         var steps = int.Parse(args[1], CultureInfo.InvariantCulture);
         var architecture = EfficientNetArchitecture.For(EfficientNetVariant.B0);
         var p = NetworkParameters.FromFolded(architecture, RandomWeights.Create(architecture, 1), 10, 1);
-        var graph = TrainingGraphBuilder.Build(p, Unfreeze.TryParse(unfreeze)!, Resolution, 0.1);
+        var graph = TrainingGraphBuilder.Build(p, Unfreeze.TryParse(unfreeze)!, Resolution,
+            new TrainingGraphOptions { LabelSmoothing = 0.1, TrainBatchNorm = trainBatchNorm });
         using var session = new TrainingSession(graph, p, Threads);
         var optimizer = new AdamW(0.9, 0.999, 1e-8, 0.05);
         var random = new Random(1);
@@ -94,6 +104,7 @@ internal static class FineTuneSpeedBenchmark
         {
             session.Run(pixels, labels, Batch, logits);
             optimizer.Step(p, session.Gradients, graph.Trainable, 1e-5);
+            BatchNormStatistics.Update(p, graph, session, Batch);
         }
         var watch = Stopwatch.StartNew();
         var inOptimizer = TimeSpan.Zero;
@@ -102,6 +113,7 @@ internal static class FineTuneSpeedBenchmark
             session.Run(pixels, labels, Batch, logits);
             var before = watch.Elapsed;
             optimizer.Step(p, session.Gradients, graph.Trainable, 1e-5);
+            BatchNormStatistics.Update(p, graph, session, Batch);   // nothing to do with batch-norm frozen
             inOptimizer += watch.Elapsed - before;
         }
         var rate = steps * Batch / watch.Elapsed.TotalSeconds;

@@ -2,7 +2,7 @@
 """PyTorch side of `EffNet.MLNet.Benchmarks finetune-learning` and `finetune-speed` (Debian's python3-torch).
 
     /usr/bin/python3 benchmarks/finetune/torch_finetune.py learn START DATA SEED EPOCHS LR UNFREEZE BATCH THREADS [TRAINBN DROPPATH AUGMENTED]
-    /usr/bin/python3 benchmarks/finetune/torch_finetune.py speed UNFREEZE RESOLUTION BATCH THREADS STEPS
+    /usr/bin/python3 benchmarks/finetune/torch_finetune.py speed UNFREEZE RESOLUTION BATCH THREADS STEPS [TRAINBN]
 
 learn: torchvision's efficientnet_b0 loads START (the state_dict the C# side wrote: the same seeded random start)
 strictly and trains with the C# recipe: AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05 on convolution and linear
@@ -12,7 +12,8 @@ frozen; stochastic depth at DROPPATH (torchvision's per-block rule). Without AUG
 train_pixels/train_labels (RGB 0..255, the C# decoder's pixels) in a seeded shuffle each epoch; with it, on
 AUGMENTED/epoch-E.safetensors, the C# side's augmented batches of epoch E in the C# order. It prints one JSON line
 with the held-out accuracy on DATA's heldout_pixels.
-speed: images/s of full training steps on synthetic input, batch-norm frozen, and the peak resident memory.
+speed: images/s of full training steps on synthetic input, batch-norm frozen (or, TRAINBN 1, the trained layers'
+batch-norm in training mode), after WARM_UP_STEPS untimed steps, and the peak resident memory.
 """
 import json
 import math
@@ -128,11 +129,13 @@ def learn(start, data, seed, epochs, lr, unfreeze, batch, threads, train_batchno
 WARM_UP_STEPS = 3   # as the C# side's FineTuneSpeedBenchmark.WarmUpSteps
 
 
-def speed(unfreeze, resolution, batch, threads, steps):
+def speed(unfreeze, resolution, batch, threads, steps, train_batchnorm=False):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    model = torchvision.models.efficientnet_b0(weights=None, num_classes=10).eval()
-    optimizer = optimizer_for(trainable(model, unfreeze), 1e-5)
+    model = torchvision.models.efficientnet_b0(weights=None, num_classes=10)
+    params = trainable(model, unfreeze)
+    train_mode(model, train_batchnorm, 0.0, params)
+    optimizer = optimizer_for(params, 1e-5)
     x = torch.rand(batch, 3, resolution, resolution) * 255
     y = torch.arange(batch) % 10
 
@@ -157,8 +160,8 @@ if __name__ == "__main__":
         a = sys.argv[2:]
         extra = (a[8] == "1", float(a[9]), a[10]) if len(a) == 11 else ()
         learn(a[0], a[1], int(a[2]), int(a[3]), float(a[4]), a[5], int(a[6]), int(a[7]), *extra)
-    elif len(sys.argv) >= 2 and sys.argv[1] == "speed" and len(sys.argv) == 7:
+    elif len(sys.argv) >= 2 and sys.argv[1] == "speed" and len(sys.argv) in (7, 8):
         a = sys.argv[2:]
-        speed(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]))
+        speed(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), len(a) == 6 and a[5] == "1")
     else:
         sys.exit(__doc__)

@@ -81,7 +81,7 @@ internal static class FineTuneRun
         var weights = WeightsPath(output);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var inv = CultureInfo.InvariantCulture;
-        var memory = FineTuner.EstimateMemoryBytes(variant, options);
+        var memory = FineTuner.EstimateMemoryBytes(variant, options, randomStart: start is null);
         void Say(string line)
         {
             if (!quiet) AnsiConsole.MarkupLine(Markup.Escape(line));
