@@ -63,6 +63,7 @@ internal static class FineTuneLearningBenchmark
                     Unfreeze = Unfreeze.TryParse(s.Unfreeze) ?? throw new ArgumentException($"--unfreeze {s.Unfreeze}"),
                     Epochs = s.Epochs, Resolution = s.Resolution, BatchSize = s.Batch, LearningRate = s.LearningRate, Seed = seed, Threads = s.Threads,
                     TrainBatchNorm = s.TrainBatchNorm, DropPathRate = s.DropPath, Augmentation = s.Augment,
+                    DropoutRate = 0,   // the PyTorch side turns its classifier dropout off too
                 };
                 var tuned = Path.Combine(work, $"tuned-{seed}.safetensors");
                 var watch = Stopwatch.StartNew();

@@ -9,7 +9,7 @@ internal sealed class AugmentedBatches : ITrainingBatches
     private readonly TrainingBatches _inner;
     private readonly int[] _labels;
 
-    public AugmentedBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, Augmentation augmentation, int seed)
+    public AugmentedBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, Augmentation augmentation, int seed, bool horizontalFlip = false)
     {
         var preset = augmentation switch
         {
@@ -18,7 +18,7 @@ internal sealed class AugmentedBatches : ITrainingBatches
             _ => AugmentPreset.None,
         };
         var preparation = new ImagePreparation(Preprocessing.Fast, resolution, resolution, ResampleFilter.Bicubic);
-        _inner = new TrainingBatches(images.Select(i => new Data.LabeledImage(i.Path, i.Label)).ToList(), preparation, batchSize, AugmentOptions.For(preset), seed);
+        _inner = new TrainingBatches(images.Select(i => new Data.LabeledImage(i.Path, i.Label)).ToList(), preparation, batchSize, AugmentOptions.For(preset, horizontalFlip), seed);
         _labels = new int[batchSize];
     }
 

@@ -7,7 +7,8 @@ namespace EffNet.MLNet.FineTuning;
 /// The minimal batch source: every image decoded once by the library's decoder and kept in memory,
 /// no augmentation, a seeded shuffle per epoch. Each image is the square serving makes: decoded to
 /// the serving side (the resolution scaled by the weights' resize/crop ratio, 73 px for 64) and
-/// centre-cropped to the resolution, as the saved graph crops it.
+/// centre-cropped to the resolution, as the saved graph crops it. With flips, each image of an epoch is
+/// mirrored left-right with probability 1/2, drawn from (seed, epoch, image).
 /// </summary>
 internal sealed class DecodedImageBatches : ITrainingBatches
 {
@@ -16,10 +17,14 @@ internal sealed class DecodedImageBatches : ITrainingBatches
     private readonly int _batchSize;
     private readonly int _seed;
     private readonly bool _shuffle;
+    private readonly bool _flip;
+    private readonly int _resolution;
 
     // servingSide: the square serving decodes to before its centre crop; null: the resolution itself (no crop).
-    public DecodedImageBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, int seed, bool shuffle, int? servingSide = null)
+    public DecodedImageBatches(IReadOnlyList<(string Path, int Label)> images, int resolution, int batchSize, int seed, bool shuffle, int? servingSide = null, bool horizontalFlip = false)
     {
+        _flip = horizontalFlip;
+        _resolution = resolution;
         var side = servingSide ?? resolution;
         var offset = (side - resolution) / 2;
         _batchSize = batchSize;
@@ -52,10 +57,15 @@ internal sealed class DecodedImageBatches : ITrainingBatches
         for (var i = 0; i < Size(batchIndex); i++)
         {
             var image = order[batchIndex * _batchSize + i];
-            _pixels[image].CopyTo(pixelsNchw0To255.Slice(i * per, per));
+            var destination = pixelsNchw0To255.Slice(i * per, per);
+            _pixels[image].CopyTo(destination);
+            if (_flip && Data.SeededRandom.For(_seed, epoch, image, FlipStream).Chance(0.5))
+                for (var row = 0; row < per; row += _resolution) destination.Slice(row, _resolution).Reverse();
             labels[i] = _labels[image];
         }
     }
+
+    private const ulong FlipStream = 0xF119;
 
     private int[] Order(int epoch)
     {

@@ -15,6 +15,12 @@ public sealed record FineTuneOptions
     /// <summary>Square training resolution in pixels (the saved model serves at the same).</summary>
     public int Resolution { get; init; } = 128;
 
+    /// <summary>
+    /// Mirror each training image left-right with probability 1/2, drawn per (seed, epoch, image). Off by default:
+    /// a flip changes the label of a direction, a digit or a text; turn it on where the classes are mirror-symmetric.
+    /// </summary>
+    public bool HorizontalFlip { get; init; }
+
     /// <summary>Images per optimizer step.</summary>
     public int BatchSize { get; init; } = 16;
 
@@ -49,7 +55,7 @@ public sealed record FineTuneOptions
     /// <summary>ONNX Runtime threads; 0 = every core.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Stop after the epoch during which this much time has passed.</summary>
+    /// <summary>Stop after an epoch when one more epoch as long as the last would take the run past this much time.</summary>
     public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>
@@ -63,6 +69,12 @@ public sealed record FineTuneOptions
 
     /// <summary>Stochastic depth: the last block drops its residual branch with about this probability, earlier blocks proportionally less (torchvision's rule); 0 turns it off.</summary>
     public double DropPathRate { get; init; } = 0.2;
+
+    /// <summary>
+    /// Dropout before the classifier: each pooled feature is zeroed with this probability during training
+    /// (torchvision's EfficientNet-B0 and B1 use 0.2, the recipe's default here); 0 turns it off.
+    /// </summary>
+    public double DropoutRate { get; init; } = 0.2;
 
     /// <summary>
     /// Per-class weights of the cross-entropy, by the same rule as the head's trainers

@@ -61,8 +61,8 @@ public static class FineTuner
         var training = trainIndices.Select(i => labelled[i]).ToList();
         var validation = validationIndices.Select(i => labelled[i]).ToList();
         ITrainingBatches batches = options.Augmentation == Augmentation.None
-            ? new DecodedImageBatches(training, options.Resolution, options.BatchSize, options.Seed, shuffle: true, DecodedImageBatches.ServingSide(variant, options.Resolution))
-            : new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed);
+            ? new DecodedImageBatches(training, options.Resolution, options.BatchSize, options.Seed, shuffle: true, DecodedImageBatches.ServingSide(variant, options.Resolution), options.HorizontalFlip)
+            : new AugmentedBatches(training, options.Resolution, options.BatchSize, options.Augmentation, options.Seed, options.HorizontalFlip);
         var pixels = new float[options.BatchSize * 3 * options.Resolution * options.Resolution];
         var batchLabels = new long[options.BatchSize];
         var graphOptions = new TrainingGraphOptions
@@ -70,14 +70,16 @@ public static class FineTuner
             LabelSmoothing = options.LabelSmoothing,
             TrainBatchNorm = TrainsBatchNorm(options, randomStart: torchvisionWeights is null),
             DropPathRate = options.DropPathRate,
+            DropoutRate = options.DropoutRate,
             ClassWeights = LossWeights(options, labels, training.Select(t => t.Item2)),
         };
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions);
         using var session = new TrainingSession(graph, p, threads);
         var masks = new DropPathMasks(graph, options.BatchSize, options.Seed);
+        var dropout = graph.Dropout is { } d ? new ClassifierDropoutMask(d, options.BatchSize, options.Seed) : null;
         using var evaluation = validation.Count == 0 ? null : new Evaluation(
-            TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions with { Gradients = false, TrainBatchNorm = false, DropPathRate = 0 }),
+            TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions with { Gradients = false, TrainBatchNorm = false, DropPathRate = 0, DropoutRate = 0 }),
             p, threads, new DecodedImageBatches(validation, options.Resolution, options.BatchSize, options.Seed, shuffle: false, DecodedImageBatches.ServingSide(variant, options.Resolution)));
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupEpochs * batches.Count, options.Epochs * batches.Count);
         var logits = new float[options.BatchSize * labels.Count];
@@ -94,7 +96,7 @@ public static class FineTuner
                 cancellationToken.ThrowIfCancellationRequested();
                 var n = batches.Size(b);
                 batches.Fill(epoch, b, pixels, batchLabels);
-                var loss = session.Run(pixels, batchLabels, n, logits, dropPathMasks: masks.Draw(epoch, b, n));
+                var loss = session.Run(pixels, batchLabels, n, logits, dropPathMasks: masks.Draw(epoch, b, n), dropoutMask: dropout?.Draw(epoch, b, n));
                 if (!float.IsFinite(loss))
                     throw new InvalidOperationException($"The loss became {loss} at epoch {epoch + 1}; lower the learning rate (--lr).");
                 optimizer.Step(p, session.Gradients, graph.Trainable, schedule.At(optimizer.Steps));

@@ -27,6 +27,7 @@ internal static class FineTuneRun
         if (s.Optimizer is not ("adamw" or "sgd")) return $"--optimizer must be adamw or sgd, not '{s.Optimizer}'.";
         if (s.Augment is not ("none" or "light" or "strong")) return $"--augment must be none, light or strong, not '{s.Augment}'.";
         if (!(s.DropPath >= 0 && s.DropPath < 1)) return $"--drop-path must lie in [0, 1), not {s.DropPath}.";
+        if (!(s.Dropout >= 0 && s.Dropout < 1)) return $"--dropout must lie in [0, 1), not {s.Dropout}.";
         if (s.Patience is < 0 or > 10_000) return $"--patience must lie in [0, 10000], not {s.Patience}.";
         return FamilyProblem(s.Variant);
     }
@@ -63,6 +64,7 @@ internal static class FineTuneRun
             Unfreeze = FineTuning.Unfreeze.TryParse(s.Unfreeze)!,
             Epochs = s.Epochs,
             Augmentation = s.Augment switch { "light" => Augmentation.Light, "strong" => Augmentation.Strong, _ => Augmentation.None },
+            HorizontalFlip = s.Flip,
             Resolution = s.Resolution,
             BatchSize = s.FineTuneBatch,
             LearningRate = s.LearningRate,
@@ -72,6 +74,7 @@ internal static class FineTuneRun
             TimeBudget = s.TimeBudget is { } t ? TimeSpan.FromSeconds(t) : null,
             TrainBatchNorm = s.TrainBatchNorm ? true : null,
             DropPathRate = s.DropPath,
+            DropoutRate = s.Dropout,
             ClassWeighting = classWeighting,
             ClassWeights = classWeights,
             // The head's split (same fraction and seed): its validation images are never trained on.
@@ -140,8 +143,10 @@ internal static class FineTuneRun
             labelSmoothing = o.LabelSmoothing,
             warmupEpochs = o.WarmupEpochs,
             augment,
+            horizontalFlip = o.HorizontalFlip,
             batchNorm = trainsBatchNorm ? "trained (batch statistics, running statistics updated with momentum 0.1)" : "frozen (evaluation mode; scale and shift trained)",
             dropPath = o.DropPathRate,
+            dropout = o.DropoutRate,
             classWeights = recordedClassWeights,
             validationFraction = o.ValidationFraction,
             patience = o.Patience,

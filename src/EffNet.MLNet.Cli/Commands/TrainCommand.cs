@@ -38,7 +38,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public int Seed { get; init; }
 
         [CommandOption("--time-budget <SECONDS>")]
-        [Description("With auto: try no further trainer once this many seconds are spent.")]
+        [Description("With auto: try no further trainer once this many seconds are spent. With --fine-tune: stop after an epoch when one more as long would overrun it.")]
         public double? TimeBudget { get; init; }
 
         [CommandOption("--class-weights <auto|none|FILE>")]
@@ -96,6 +96,10 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue("none")]
         public string Augment { get; init; } = "none";
 
+        [CommandOption("--flip")]
+        [Description("With --fine-tune: mirror training images left-right at random. Off by default: a flip changes the label of a direction, a digit or a text.")]
+        public bool Flip { get; init; }
+
         [CommandOption("--lr <RATE>")]
         [Description("With --fine-tune: peak learning rate (warm-up, then cosine decay).")]
         [DefaultValue(1e-4)]
@@ -115,6 +119,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("With --fine-tune: stochastic depth; the last block drops its residual branch with about this probability (torchvision's rule). 0 turns it off.")]
         [DefaultValue(0.2)]
         public double DropPath { get; init; } = 0.2;
+
+        [CommandOption("--dropout <RATE>")]
+        [Description("With --fine-tune: dropout before the classifier, the share of pooled features zeroed each training step (torchvision's B0: 0.2). 0 turns it off.")]
+        [DefaultValue(0.2)]
+        public double Dropout { get; init; } = 0.2;
 
         [CommandOption("--patience <EPOCHS>")]
         [Description("With --fine-tune: stop after this many epochs without a lower loss on the --validation-fraction split (0: never stop early). The best epoch's weights are kept either way.")]

@@ -6,7 +6,8 @@ namespace EffNet.MLNet.FineTuning.Graph;
 /// One emitted training step: inputs <c>pixels</c> [N, 3, R, R] (RGB 0…255), <c>labels</c> [N]
 /// (int64), every trainable tensor under its torchvision name, the running statistics of the
 /// trainable batch-norm layers (<see cref="Buffers"/>) and one drop-path mask [N, 1, 1, 1] per
-/// residual block that drops (<see cref="DropPaths"/>); outputs <c>loss</c> (scalar),
+/// residual block that drops (<see cref="DropPaths"/>) and the classifier's dropout mask [N, D] when it drops
+/// (<see cref="Dropout"/>); outputs <c>loss</c> (scalar),
 /// <c>logits</c> [N, K], <c>features</c> [N, D], <c>NAME@grad</c> for each trainable tensor and,
 /// with batch-norm in training mode, each layer's batch mean and biased variance
 /// (<see cref="BatchStatistics"/>). Frozen layers are constants inside the graph.
@@ -27,6 +28,9 @@ internal sealed record TrainingGraph(ModelProto Model, IReadOnlyList<string> Tra
 
     /// <summary>Drop-path mask inputs and the drop probability of each.</summary>
     public IReadOnlyList<DropPathInput> DropPaths { get; init; } = [];
+
+    /// <summary>The classifier's dropout mask input, or null when the graph drops nothing there.</summary>
+    public ClassifierDropoutInput? Dropout { get; init; }
 
     public static string GradientOf(string parameter) => parameter + "@grad";
 }
@@ -51,3 +55,6 @@ internal sealed record BatchStatisticsLayer(string Prefix, int Channels, int Are
 
 /// <summary>The per-image keep mask of one residual block (0 or 1/(1 − p)), drawn outside the graph.</summary>
 internal sealed record DropPathInput(string Name, int BlockIndex, double Probability);
+
+/// <summary>The classifier's dropout mask [N, <paramref name="Width"/>] (0 or 1/(1 − p) per feature), drawn outside the graph.</summary>
+internal sealed record ClassifierDropoutInput(string Name, int Width, double Probability);

@@ -26,6 +26,7 @@ internal sealed class TrainingGraphBuilder
     private readonly List<string> _buffers = [];
     private readonly List<BatchStatisticsLayer> _batchStatistics = [];
     private readonly List<DropPathInput> _dropPaths = [];
+    private ClassifierDropoutInput? _dropout;
 
     private TrainingGraphBuilder(NetworkParameters p, Unfreeze unfreeze, TrainingGraphOptions options)
     {
@@ -53,6 +54,7 @@ internal sealed class TrainingGraphBuilder
         var labelSmoothing = options.LabelSmoothing;
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(options), labelSmoothing, "Label smoothing lies in [0, 1).");
         if (!(options.DropPathRate >= 0 && options.DropPathRate < 1)) throw new ArgumentOutOfRangeException(nameof(options), options.DropPathRate, "The drop-path rate lies in [0, 1).");
+        if (!(options.DropoutRate >= 0 && options.DropoutRate < 1)) throw new ArgumentOutOfRangeException(nameof(options), options.DropoutRate, "The dropout rate lies in [0, 1).");
         if (options.ClassWeights is { } w && (w.Count != parameters.Classes || w.Any(x => !(x >= 0 && float.IsFinite(x))) || w.All(x => x == 0)))
             throw new ArgumentOutOfRangeException(nameof(options), $"Class weights must be {parameters.Classes} finite non-negative numbers, not all zero.");
         var b = new TrainingGraphBuilder(parameters, unfreeze, options);
@@ -62,6 +64,7 @@ internal sealed class TrainingGraphBuilder
             Buffers = b._buffers,
             BatchStatistics = b._batchStatistics,
             DropPaths = b._dropPaths,
+            Dropout = b._dropout,
         };
     }
 
@@ -423,16 +426,28 @@ internal sealed class TrainingGraphBuilder
         _g.Output(TrainingGraph.Features, "batch", _p.Architecture.FeatureDimension);
         var w = Parameter(NetworkParameters.ClassifierWeight);
         var b = Parameter(NetworkParameters.ClassifierBias);
-        var logits = _g.Node("Gemm", TrainingGraph.Logits, [features, w, b], Int("transB", 1));
+        var classified = features;
+        string? mask = null;
+        if (_options.DropoutRate > 0)
+        {
+            // The features output stays whole (what the head's trainer and evaluation read); only the classifier sees the mask.
+            var width = _p.Architecture.FeatureDimension;
+            _dropout = new ClassifierDropoutInput(mask = "dropout.classifier", width, _options.DropoutRate);
+            _g.Input(mask, "batch", width);
+            _names.Add(mask);
+            classified = Node("Mul", "classifier_dropout", [features, mask]);
+        }
+        var logits = _g.Node("Gemm", TrainingGraph.Logits, [classified, w, b], Int("transB", 1));
         _names.Add(logits);
         _g.Output(TrainingGraph.Logits, "batch", _p.Classes);
         Record(() =>
         {
             var dl = _grads[logits];
-            AddGrad(w, Node("Gemm", "classifier_weight_grad", [dl, features], Int("transA", 1)));
+            AddGrad(w, Node("Gemm", "classifier_weight_grad", [dl, classified], Int("transA", 1)));
             AddGrad(b, ReduceSum(dl, "classifier_bias_grad", keepDims: false, 0));
             if (!pooled.RequiresGrad) return;
             var df = Node("MatMul", "features_grad", [dl, w]);
+            if (mask is not null) df = Node("Mul", "features_grad_dropout", [df, mask]);
             AddGrad(pooled.Name, Node("Reshape", "top_pool_out_grad", [df, Shape(0, _p.Architecture.FeatureDimension, 1, 1)]));
         });
         return logits;

@@ -18,6 +18,12 @@ internal sealed record TrainingGraphOptions
     /// <summary>Stochastic depth: block i of n drops its residual branch with probability rate·i/n (torchvision's rule).</summary>
     public double DropPathRate { get; init; }
 
+    /// <summary>
+    /// Dropout before the classifier (torchvision's <c>classifier[0]</c>): each image's pooled features times a mask of
+    /// 0 or 1/(1 − p) per feature, fed from outside (<see cref="TrainingGraph.Dropout"/>). 0 emits no mask input.
+    /// </summary>
+    public double DropoutRate { get; init; }
+
     /// <summary>Per-class weights of the cross-entropy (PyTorch's <c>weight</c>), or null for none.</summary>
     public IReadOnlyList<float>? ClassWeights { get; init; }
 }

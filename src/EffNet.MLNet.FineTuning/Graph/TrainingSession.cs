@@ -42,9 +42,10 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>
     /// One forward (and, for a gradient graph, backward) pass over <paramref name="batch"/> images.
     /// <paramref name="logits"/> and <paramref name="features"/> receive [batch, K] and [batch, D];
-    /// <paramref name="dropPathMasks"/> holds a [batch] mask for each of the graph's drop-path inputs.
+    /// <paramref name="dropPathMasks"/> holds a [batch] mask for each of the graph's drop-path inputs,
+    /// <paramref name="dropoutMask"/> the [batch, D] mask of the classifier's dropout when the graph has one.
     /// </summary>
-    public float Run(float[] pixels, long[] labels, int batch, float[] logits, float[]? features = null, IReadOnlyDictionary<string, float[]>? dropPathMasks = null)
+    public float Run(float[] pixels, long[] labels, int batch, float[] logits, float[]? features = null, IReadOnlyDictionary<string, float[]>? dropPathMasks = null, float[]? dropoutMask = null)
     {
         var r = _graph.Resolution;
         if (pixels.Length < (long)batch * 3 * r * r || labels.Length < batch || logits.Length < batch * _graph.Classes)
@@ -77,6 +78,13 @@ internal sealed class TrainingSession : IDisposable
                     throw new ArgumentException($"The graph drops paths; a mask of {batch} values for '{input.Name}' is needed.", nameof(dropPathMasks));
                 names.Add(input.Name);
                 values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, batch), [batch, 1, 1, 1]));
+            }
+            if (_graph.Dropout is { } dropout)
+            {
+                if (dropoutMask is null || dropoutMask.Length < batch * dropout.Width)
+                    throw new ArgumentException($"The graph has classifier dropout; a mask of {batch}×{dropout.Width} values is needed.", nameof(dropoutMask));
+                names.Add(dropout.Name);
+                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, dropoutMask.AsMemory(0, batch * dropout.Width), [batch, dropout.Width]));
             }
             foreach (var (name, buffer) in BatchStatistics)
             {

@@ -38,6 +38,23 @@ public class FineTuneResumeTests
         foreach (var (name, t) in a) Assert.True(t.Data.AsSpan().SequenceEqual(b[name].Data), name);
     }
 
+    // Mutation: FineTuner.Run ignores TimeBudget -> fails (5 epochs, not 1).
+    // Mutation: FineTuner.Run stops after the first epoch whenever a budget is set -> fails (the one-hour budget, 1 epoch).
+    [Fact]
+    public void A_time_budget_stops_after_the_epoch_that_would_overrun_it_and_a_loose_one_does_not()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
+        var images = ImageDataset.Load(data);
+        var variant = EfficientNetVariant.Parse("w=0.5,d=0.5,r=32");
+        var options = new FineTuneOptions { Epochs = 5, Resolution = 32, BatchSize = 4, Threads = 1, Unfreeze = Unfreeze.Top(1), LearningRate = 1e-3 };
+
+        var tight = dir.File("tight.safetensors");
+        Assert.Single(FineTuner.Run(images, variant, null, options with { TimeBudget = TimeSpan.FromMilliseconds(1) }, tight));
+        Assert.True(File.Exists(tight));
+        Assert.Equal(5, FineTuner.Run(images, variant, null, options with { TimeBudget = TimeSpan.FromHours(1) }, dir.File("loose.safetensors")).Count);
+    }
+
     private sealed class Stopper(CancellationTokenSource source) : IProgress<FineTuneEpoch>
     {
         public void Report(FineTuneEpoch value) => source.Cancel();

@@ -179,7 +179,8 @@ public class FineTunedModelTests(FineTunedModel m, ITestOutputHelper output) : I
     /// The saved state_dict is torchvision's: efficientnet_b0(num_classes=3).load_state_dict(strict=True) takes it,
     /// and PyTorch's features on the same pixels equal the library's (max relative error ≤ 1e-4).
     /// Measured 2.1e-6 (8.4e-5 against float32 PyTorch on a random start, hence the float64 reference in the script).
-    /// Mutation: CheckpointLoader folds batch-norm with ε × 100 -> fails (the library's features move, PyTorch's do not).
+    /// Mutation: CheckpointLoader folds batch-norm with ε × 100 -> fails (the library's features move, PyTorch's do not;
+    /// run when this fixture started from a random network, not rerun since it starts from the torchvision checkpoint).
     /// Not caught: StateDictWriter leaving out num_batches_tracked (PyTorch's BatchNorm fills in a missing counter
     /// when the state_dict carries no version metadata, as a safetensors file never does), which is harmless.
     /// </summary>
