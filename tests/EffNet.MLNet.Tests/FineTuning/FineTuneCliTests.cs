@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace EffNet.MLNet.Tests.FineTuning;
 
@@ -68,5 +70,56 @@ public class FineTuneCliTests
         var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--fine-tune", "--random-init", "--dropout", "1");
         Assert.Equal(2, r.Code);
         Assert.Contains("--dropout must lie in [0, 1), not 1.", r.Err, StringComparison.Ordinal);
+    }
+
+    // What a user sees of a run left going: the memory it needs, a line per epoch, Ctrl+C keeping the last whole
+    // epoch, and --resume finishing the same run.
+    // Mutation: FineTuneRun's catch of OperationCanceledException no longer keeps the checkpoint message -> fails (stderr).
+    // Mutation: FineTuneRun passes resume: false to FineTuner.Run (starts over from epoch 1) -> fails (the resumed run prints epoch 1 again).
+    [Fact]
+    public void Ctrl_C_keeps_the_last_whole_epoch_and_resume_finishes_the_run()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGINT is sent with kill(1)
+        using var home = new TempDir();
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 5);
+        var model = dir.File("model.zip");
+        var checkpoint = dir.File("model.finetuned.safetensors.checkpoint");
+        string[] args = ["train", "--data", data, "--out", model, "--fine-tune", "--random-init", "--epochs", "12", "--resolution", "32",
+            "--fine-tune-batch", "4", "--trainer", "sdca"];
+        string firstEpoch;
+        using (var run = RunningEffnet.Start(home.Path, args))
+        {
+            var deadline = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint))
+            {
+                if (run.Process.HasExited) Assert.Fail("the run ended before its first checkpoint: " + run.Finish().Err);
+                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "no checkpoint in 3 minutes");
+                Thread.Sleep(20);
+            }
+            run.Interrupt();
+            var (code, wrapped, stderr) = run.Finish();
+            // The console wraps long lines at its width when output is redirected; read them as one text.
+            var stdout = Regex.Replace(wrapped, @" ?\r?\n(?!epoch |Fine-tun)", " ");
+            Assert.True(code == 130, $"exit code {code}; stderr: {stderr}");
+            Assert.Contains("run the same command with --resume to continue", stderr, StringComparison.Ordinal);
+            Assert.True(Regex.IsMatch(stdout, @"Fine-tuning .* 12 epochs; needs about \d+ MiB\."), stdout);
+            firstEpoch = Assert.Single(stdout.Split('\n'), l => l.StartsWith("epoch 1/12:", StringComparison.Ordinal));
+            Assert.True(Regex.IsMatch(firstEpoch.Trim(), @"^epoch 1/12: loss \d+\.\d{4}, accuracy \d\.\d{3}; validation loss \d+\.\d{4}, accuracy \d\.\d{3}( \(best so far\))?, \d+\.\d images/s, ETA \d\d:\d\d:\d\d$"), firstEpoch);
+            Assert.DoesNotContain("epoch 12/12:", stdout, StringComparison.Ordinal);
+        }
+        Assert.True(File.Exists(checkpoint), "Ctrl+C removed the checkpoint");
+        Assert.False(File.Exists(model), "an interrupted run wrote a model");
+
+        var resumed = CliTests.EffnetWithHome(home.Path, [.. args, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        var resumedOut = Regex.Replace(resumed.Out, @"\s+", " ");
+        Assert.DoesNotContain("epoch 1/12:", resumedOut, StringComparison.Ordinal);
+        Assert.Contains("epoch 12/12:", resumedOut, StringComparison.Ordinal);
+        var history = JsonDocument.Parse(File.ReadAllText(dir.File("model.json"))).RootElement.GetProperty("fineTuning").GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(Enumerable.Range(1, 12), history.Select(e => e.GetProperty("epoch").GetInt32()));
+        var loss = double.Parse(firstEpoch["epoch 1/12: loss ".Length..].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(loss, history[0].GetProperty("loss").GetDouble(), 4);
+        Assert.False(File.Exists(checkpoint), "the checkpoint is removed once the model is saved");
     }
 }
