@@ -59,6 +59,7 @@ namespace EffNet.MLNet.Cli
                 c.AddExample("predict", "--model", "model.zip", "sample-data/discs/discs-00.jpg");
                 c.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));
             });
+            RedirectedWidth.Apply();
             if (args.Length == 0 || args is ["--help"] or ["-h"])
                 Spectre.Console.AnsiConsole.MarkupLine($"[grey]{Spectre.Console.Markup.Escape(ExitCodes.Help)}[/]");
             using var interrupt = new Interrupt();

@@ -33,6 +33,21 @@ public class CliTests
         Assert.Equal(0, ProcessRunner.Run("dotnet", [dll, "--version"], new Dictionary<string, string> { ["EFFNET_HOME"] = home.Path }).Code);
     }
 
+    // A run's output sent to a file (a job left running, `> train.log`) keeps each line whole: before, every line was
+    // wrapped at 80 columns whatever COLUMNS said, splitting "log-loss" from its figure.
+    // Mutation: EffNetApp.Run without RedirectedWidth.Apply() -> fails (the validation line wraps after "log-loss").
+    [Fact]
+    public void Redirected_output_runs_lines_to_COLUMNS_instead_of_wrapping_at_80()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 5);
+        var (code, stdout, stderr) = Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--random-init", "--trainer", "sdca");
+        Assert.True(code == 0, stderr);
+        var line = Assert.Single(stdout.Split('\n'), l => l.StartsWith("Validation on ", StringComparison.Ordinal));
+        Assert.Matches(@"micro-accuracy \d\.\d{3}, macro-accuracy \d\.\d{3}, log-loss \d+\.\d{3}\s*$", line);
+        Assert.True(line.TrimEnd().Length > 80, line);
+    }
+
     [Fact]
     public void Describe_json_has_every_published_variant_with_torchvision_counts()
     {
