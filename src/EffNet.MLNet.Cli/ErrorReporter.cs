@@ -9,6 +9,8 @@ internal static class ErrorReporter
 {
     public static int Report(Exception ex, IReadOnlyList<string>? args = null)
     {
+        // A parallel loop wraps what failed in it (a damaged image among thousands): report the first cause itself.
+        if (ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions is [var first, ..]) return Report(first, args);
         var (code, message) = ex switch
         {
             OperationCanceledException => (ExitCodes.Interrupted, Interrupt.Message),
@@ -21,7 +23,7 @@ internal static class ErrorReporter
             Imaging.BadImageException b => (ExitCodes.BadData, b.Message),
             _ => (ExitCodes.Unexpected, ex.ToString()),
         };
-        var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var stderr = RedirectedWidth.Stderr();
         stderr.MarkupLine($"[red]error:[/] {Inert.Markup(FlagWording.ForCommandLine(message))}");
         return code;
     }

@@ -14,8 +14,17 @@ internal static class RedirectedWidth
 
     public static void Apply()
     {
-        if (!Console.IsOutputRedirected) return;
-        var columns = Environment.GetEnvironmentVariable("COLUMNS");
-        AnsiConsole.Profile.Width = int.TryParse(columns, NumberStyles.None, CultureInfo.InvariantCulture, out var width) && width >= 40 ? width : Unwrapped;
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Width();
     }
+
+    /// <summary>A console on standard error, with the same rule when that is redirected.</summary>
+    public static IAnsiConsole Stderr()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (Console.IsErrorRedirected) console.Profile.Width = Width();
+        return console;
+    }
+
+    private static int Width() =>
+        int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out var width) && width >= 40 ? width : Unwrapped;
 }

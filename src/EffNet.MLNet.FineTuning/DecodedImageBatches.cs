@@ -26,12 +26,25 @@ internal sealed class DecodedImageBatches : ITrainingBatches
         _flip = horizontalFlip;
         _resolution = resolution;
         var side = servingSide ?? resolution;
-        var offset = (side - resolution) / 2;
         _batchSize = batchSize;
         _seed = seed;
         _shuffle = shuffle;
         _labels = images.Select(i => i.Label).ToArray();
         _pixels = new float[images.Count][];
+        try
+        {
+            Decode(images, resolution, side);
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions is [BadImageException first, ..])
+        {
+            // The damaged file's own error, naming it, not the parallel loop's wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+    }
+
+    private void Decode(IReadOnlyList<(string Path, int Label)> images, int resolution, int side)
+    {
+        var offset = (side - resolution) / 2;
         Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             var square = new float[3 * side * side];

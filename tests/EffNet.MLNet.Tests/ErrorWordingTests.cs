@@ -9,6 +9,14 @@ public partial class ErrorWordingTests
     private static PretrainedWeights Entry(string prefix = "0123abcd") =>
         new("b0", $"efficientnet_b0_test-{prefix}.pth", new Uri("http://unused.invalid/x"), prefix, new EvalTransform(256, 224, "bicubic"), 0);
 
+    // Mutation: ErrorReporter.Report without its AggregateException unwrap -> fails (exit 4 and the wrapper's stack trace).
+    [Fact]
+    public void An_error_a_parallel_loop_wrapped_is_reported_as_its_cause()
+    {
+        var cause = new EffNet.MLNet.Imaging.BadImageException("cut.jpg", "is truncated");
+        Assert.Equal(Cli.ExitCodes.BadData, Cli.ErrorReporter.Report(new AggregateException(new AggregateException(cause))));
+    }
+
     [Fact]
     public void The_offline_error_in_a_CSharp_program_names_the_options_properties()
     {

@@ -73,10 +73,15 @@ internal static class BadImages
     public static (List<T> Good, List<BadImage> Bad, List<BadImage> Truncated) Screen<T>(IEnumerable<T> items, Func<T, string> path, bool fail, bool acceptTruncated)
     {
         var (good, bad, truncated) = (new List<T>(), new List<BadImage>(), new List<BadImage>());
-        foreach (var item in items)
+        var list = items.ToList();
+        // Each image is decoded once, on every core; the verdicts are then read in order, so under fail the first bad one is named.
+        var problems = new ImageProblem?[list.Count];
+        Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => problems[i] = ImageCheck.Inspect(path(list[i])));
+        for (var i = 0; i < list.Count; i++)
         {
+            var item = list[i];
             var p = path(item);
-            var problem = ImageCheck.Inspect(p);
+            var problem = problems[i];
             if (problem is null || (problem.Truncated && acceptTruncated))
             {
                 good.Add(item);
@@ -92,6 +97,13 @@ internal static class BadImages
     public static void Print(IEnumerable<BadImage> bad)
     {
         foreach (var b in bad) Stderr.MarkupLine($"[yellow]skipped[/] {Inert.Name(b.ImagePath)}: {Inert.Markup(b.Reason)}");
+    }
+
+    /// <summary>Warn about each truncated image the head uses but fine-tuning, which decodes strictly, leaves out.</summary>
+    public static void WarnLeftOutOfFineTuning(IEnumerable<BadImage> truncated)
+    {
+        foreach (var t in truncated)
+            Stderr.MarkupLine($"[yellow]warning:[/] {Inert.Name(t.ImagePath)} {Inert.Markup(t.Reason)}; fine-tuning leaves it out, the head uses it (--accept-truncated)");
     }
 
     /// <summary>Warn about each truncated image that was used.</summary>
@@ -119,5 +131,5 @@ internal static class BadImages
         }
     }
 
-    private static IAnsiConsole Stderr { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    private static IAnsiConsole Stderr { get; } = RedirectedWidth.Stderr();
 }

@@ -48,8 +48,13 @@ internal static class FineTuneRun
     public static int Execute(TrainCommand.Settings s, string output, CancellationToken cancellationToken)
     {
         var quiet = s.Quiet || s.Json;
-        var (images, bad) = BadImages.CheckHeaders(ImageDataset.Load(s.Data!), s.FailOnBadImage);
+        // Every image decoded once before training: a damaged one found in epoch 7 would end the run there. Fine-tuning
+        // decodes strictly, so a truncated image the head may use (--accept-truncated) is left out of it, saying so.
+        var (screened, bad, truncated) = BadImages.Screen(ImageDataset.Load(s.Data!), i => i.ImagePath, s.FailOnBadImage, s.AcceptTruncated);
         BadImages.Print(bad);
+        var truncatedPaths = truncated.Select(t => t.ImagePath).ToHashSet(StringComparer.Ordinal);
+        BadImages.WarnLeftOutOfFineTuning(truncated);
+        var images = screened.Where(i => !truncatedPaths.Contains(i.ImagePath)).ToList();
         if (images.Count == 0) throw new InvalidDataException($"None of the images under '{s.Data}' can be read.");
 
         var variant = EfficientNetVariant.Parse(s.Variant);

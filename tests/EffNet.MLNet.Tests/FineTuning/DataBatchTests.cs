@@ -1,3 +1,4 @@
+using EffNet.MLNet.FineTuning;
 using EffNet.MLNet.FineTuning.Data;
 using EffNet.MLNet.Imaging;
 
@@ -200,5 +201,18 @@ public class DataBatchTests
         var error = Assert.Throws<BadImageException>(() => batches.Fill(0, 0, new float[4 * batches.ImageFloats], new int[4]));
         Assert.Contains("page.png", error.Message);
         batches.Fill(0, 1, new float[4 * batches.ImageFloats], new int[4]);
+    }
+
+    // Mutation: DecodedImageBatches without its AggregateException unwrap -> fails (the parallel loop's wrapper).
+    [Fact]
+    public void A_damaged_image_in_the_unaugmented_batches_is_refused_by_name()
+    {
+        using var dir = new TempDir();
+        var images = Six(dir).Select(i => (i.Path, i.Label)).ToList();
+        var bad = dir.File("page.png");
+        File.WriteAllText(bad, "<html>not an image</html>");
+        images.Insert(3, (bad, 1));
+        var error = Assert.Throws<BadImageException>(() => new DecodedImageBatches(images, 32, 4, seed: 1, shuffle: false));
+        Assert.Contains("page.png", error.Message, StringComparison.Ordinal);
     }
 }

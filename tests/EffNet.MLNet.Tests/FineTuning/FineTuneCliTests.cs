@@ -119,4 +119,32 @@ public class FineTuneCliTests
         Assert.Equal(loss, history[0].GetProperty("loss").GetDouble(), 4);
         Assert.False(File.Exists(checkpoint), "the checkpoint is removed once the model is saved");
     }
+
+    // A truncated JPEG among the images: found before training (every image decoded once), named, left out of
+    // fine-tuning and the head alike; under --on-bad-image fail it stops the run before any epoch, naming the file.
+    // Before, the decode inside fine-tuning's parallel loop ended the run with an AggregateException's stack trace.
+    // Mutation: FineTuneRun screens headers only (BadImages.CheckHeaders) -> fails (the decode in fine-tuning stops the run, exit 3,
+    // instead of leaving the image out).
+    [Fact]
+    public void A_damaged_image_is_left_out_by_name_or_stops_the_run_under_fail()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 4);
+        var source = Directory.GetFiles(Path.Combine(data, "discs")).Order(StringComparer.Ordinal).First();
+        var damaged = Path.Combine(data, "discs", "cut.jpg");
+        var bytes = File.ReadAllBytes(source);
+        File.WriteAllBytes(damaged, bytes[..(bytes.Length * 2 / 3)]);   // the header whole, the body cut: only a decode finds it
+        string[] args = ["train", "--data", data, "--fine-tune", "--random-init", "--epochs", "1", "--resolution", "32", "--fine-tune-batch", "4", "--trainer", "sdca", "--quiet"];
+
+        var skipped = CliTests.Effnet([.. args, "--out", dir.File("model.zip")]);
+        Assert.True(skipped.Code == 0, skipped.Err);
+        Assert.True(skipped.Err.Contains($"skipped {damaged}: is truncated", StringComparison.Ordinal), skipped.Err);
+        Assert.DoesNotContain("Exception", skipped.Err, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.File("model.zip")));
+
+        var failed = CliTests.Effnet([.. args, "--out", dir.File("failed.zip"), "--on-bad-image", "fail"]);
+        Assert.Equal(3, failed.Code);
+        Assert.Contains($"'{damaged}' is truncated", failed.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("failed.finetuned.safetensors.checkpoint")), "the run started before refusing");
+    }
 }
