@@ -12,6 +12,7 @@ namespace EffNet.MLNet.FineTuning;
 /// </summary>
 internal sealed class DecodedImageBatches : ITrainingBatches
 {
+    private const ulong FlipStream = 0xF119;
     private readonly float[][] _pixels;
     private readonly int[] _labels;
     private readonly int _batchSize;
@@ -77,8 +78,6 @@ internal sealed class DecodedImageBatches : ITrainingBatches
             labels[i] = _labels[image];
         }
     }
-
-    private const ulong FlipStream = 0xF119;
 
     private int[] Order(int epoch)
     {
