@@ -14,7 +14,8 @@ namespace EffNet.MLNet.Tests.FineTuning;
 /// </summary>
 public class FineTuneVersusProbeTests(ITestOutputHelper output)
 {
-    // Measured: probe 0.889, fine-tuned 1.000 (all layers, batch-norm training, light augmentation, 10 epochs).
+    // Measured: probe 0.889, fine-tuned 1.000 (all layers, batch-norm training, light augmentation, 10 epochs; drop-path and
+    // dropout off: with the default dropout 0.2, 0.944).
     // Without augmentation 0.778 (all, 1e-3) and 0.833 (all, 3e-4): 72 images are few; top:3 without it 0.944.
     // Mutations:
     // - the random start calibrated layer by layer on the first batch (the removed BatchNormCalibration): not run against this test; the CLI gave 0.722 on its split;
@@ -30,7 +31,7 @@ public class FineTuneVersusProbeTests(ITestOutputHelper output)
         var train = all.Except(heldOut).ToList();
         var options = new FineTuneOptions
         {
-            Unfreeze = Unfreeze.Everything, Epochs = 10, Resolution = 64, BatchSize = 8, LearningRate = 1e-3, DropPathRate = 0, Seed = 0,
+            Unfreeze = Unfreeze.Everything, Epochs = 10, Resolution = 64, BatchSize = 8, LearningRate = 1e-3, DropPathRate = 0, DropoutRate = 0, Seed = 0,
             Augmentation = Augmentation.Light,
         };
         var weights = dir.File("tuned.safetensors");
