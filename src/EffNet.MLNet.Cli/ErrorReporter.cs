@@ -21,6 +21,7 @@ internal static class ErrorReporter
             CheckpointFormatException c => (ExitCodes.BadData, c.Message),
             InvalidDataException d => (ExitCodes.BadData, d.Message),
             Imaging.BadImageException b => (ExitCodes.BadData, b.Message),
+            FineTuning.FineTuningDivergedException d => (ExitCodes.BadArguments, d.Message + " (--lr)"),
             _ => (ExitCodes.Unexpected, ex.ToString()),
         };
         var stderr = RedirectedWidth.Stderr();

@@ -98,7 +98,7 @@ public static class FineTuner
                 batches.Fill(epoch, b, pixels, batchLabels);
                 var loss = session.Run(pixels, batchLabels, n, logits, dropPathMasks: masks.Draw(epoch, b, n), dropoutMask: dropout?.Draw(epoch, b, n));
                 if (!float.IsFinite(loss))
-                    throw new InvalidOperationException($"The loss became {loss} at epoch {epoch + 1}; lower the learning rate (--lr).");
+                    throw Diverged("training", loss, epoch);
                 optimizer.Step(p, session.Gradients, graph.Trainable, schedule.At(optimizer.Steps));
                 BatchNormStatistics.Update(p, graph, session, n);
                 lossSum += loss * n;
@@ -113,6 +113,7 @@ public static class FineTuner
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var (validationLoss, validationAccuracy) = evaluation.Run(pixels, batchLabels, logits);
+                if (!double.IsFinite(validationLoss)) throw Diverged("validation", validationLoss, epoch);
                 var improved = !history.Any(h => h.ValidationLoss <= validationLoss);
                 record = record with { ValidationLoss = validationLoss, ValidationAccuracy = validationAccuracy, Improved = improved };
                 // The best epoch's weights are the output; written now, a resumed run finds them in place.
@@ -152,6 +153,9 @@ public static class FineTuner
                 "send the loss into the hundreds. Leave TrainBatchNorm unset (random starts train it) or start from pretrained weights.", nameof(options));
         return options.TrainBatchNorm ?? randomStart;
     }
+
+    private static FineTuningDivergedException Diverged(string which, double loss, int epoch) => new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"The {which} loss became {loss} in epoch {epoch + 1}: the weights diverged. Lower the learning rate; the last whole epoch's checkpoint is kept."));
 
     private static int SinceBest(IReadOnlyList<FineTuneEpoch> history)
     {

@@ -48,6 +48,30 @@ public class DataFolderTests
         Assert.Equal(8, ImageDataset.ImageFiles(data, null).Count);
     }
 
+    // A notebook's checkpoint copy (.ipynb_checkpoints) or a .git folder is not a class, and a hidden folder inside a
+    // label holds no images of it; each is named as skipped.
+    // Mutation: FromFolder without its IsHidden check -> fails (a '.ipynb_checkpoints' label).
+    // Mutation: ImagesBelow pushes hidden folders -> fails (10 rows).
+    [Fact]
+    public void Hidden_folders_are_neither_labels_nor_searched_and_each_is_named()
+    {
+        using var dir = new TempDir();
+        var data = Dataset(dir.File("data"));
+        var image = Directory.GetFiles(Path.Combine(data, "discs")).Order().First();
+        Directory.CreateDirectory(Path.Combine(data, ".ipynb_checkpoints"));
+        File.Copy(image, Path.Combine(data, ".ipynb_checkpoints", "copy.jpg"));
+        Directory.CreateDirectory(Path.Combine(data, "discs", ".thumbnails"));
+        File.Copy(image, Path.Combine(data, "discs", ".thumbnails", "small.jpg"));
+
+        var skipped = new List<BadImage>();
+        var rows = ImageDataset.Load(data, requireLabels: true, skipped);
+
+        Assert.Equal(["discs", "stripes"], rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(8, rows.Count);
+        Assert.Contains(skipped, s => s.ImagePath.EndsWith(".ipynb_checkpoints", StringComparison.Ordinal) && s.Reason.Contains("hidden folder", StringComparison.Ordinal));
+        Assert.Contains(skipped, s => s.ImagePath.EndsWith(".thumbnails", StringComparison.Ordinal));
+    }
+
     // Mutation: drop the IsInside check -> the link to a file outside the data folder is listed: fails.
     [Fact]
     public void A_link_to_a_file_is_kept_inside_the_folder_and_skipped_outside_it()

@@ -43,11 +43,31 @@ internal static class FineTuneRun
         return null;
     }
 
+    // The fine-tuned weights and an interrupted run's checkpoint are the user's too: neither is replaced without
+    // --force, and the start weights are never the file this run writes.
+    private static void RefuseToLoseFiles(TrainCommand.Settings s, string weights)
+    {
+        if (s.Weights is not null && string.Equals(Path.GetFullPath(s.Weights), weights, StringComparison.Ordinal))
+            throw new ArgumentException($"--weights '{s.Weights}' is the file this run would write its fine-tuned weights to; choose another --out.");
+        if (s.Resume) return;
+        var checkpoint = FineTuner.CheckpointPath(weights);
+        if (s.Force)
+        {
+            File.Delete(checkpoint);   // starting over was asked for: a later --resume must not find the old run
+            return;
+        }
+        if (File.Exists(checkpoint))
+            throw new ArgumentException($"'{checkpoint}' holds an interrupted fine-tuning run; pass --resume to continue it, or --force to start over.");
+        ModelFiles.RefuseOverwrite([weights], force: false);
+    }
+
     public static string WeightsPath(string output) => Path.ChangeExtension(output, null) + ".finetuned.safetensors";
 
     public static int Execute(TrainCommand.Settings s, string output, CancellationToken cancellationToken)
     {
         var quiet = s.Quiet || s.Json;
+        var weights = WeightsPath(output);
+        RefuseToLoseFiles(s, weights);
         // Every image decoded once before training: a damaged one found in epoch 7 would end the run there. Fine-tuning
         // decodes strictly, so a truncated image the head may use (--accept-truncated) is left out of it, saying so.
         var (screened, bad, truncated) = BadImages.Screen(ImageDataset.Load(s.Data!), i => i.ImagePath, s.FailOnBadImage, s.AcceptTruncated);
@@ -86,7 +106,6 @@ internal static class FineTuneRun
             ValidationFraction = s.ValidationFraction,
             Patience = s.Patience,
         };
-        var weights = WeightsPath(output);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var inv = CultureInfo.InvariantCulture;
         var memory = FineTuner.EstimateMemoryBytes(variant, options, randomStart: start is null);

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 using EffNet.MLNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -142,6 +143,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var b = base.Validate();
             if (!b.Successful) return b;
+            // A budget TimeSpan can hold (about 317 years), and a positive one: NaN, infinity and 1e300 are not durations.
+            if (TimeBudget is { } budget && !(budget > 0 && budget <= 1e10))
+                return ValidationResult.Error(string.Create(CultureInfo.InvariantCulture, $"--time-budget must be positive and at most 1e10 seconds, not {budget}."));
             if (Features is not null)
             {
                 if (Data is not null) return ValidationResult.Error("Give one of --data and --features.");
@@ -171,6 +175,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(s.Out);
+        if (Directory.Exists(output)) throw new ArgumentException($"--out '{s.Out}' is a folder; name the model file to write in it (for example {Path.Combine(s.Out, "model.zip")}).");
         if (!(s.FineTune && s.Resume)) ModelFiles.RefuseOverwrite(output, s.Force);
         if (s.Features is not null) return Shards.FeaturesTrainingRun.Execute(s, output, cancellationToken);
         // Before any single-label path (fine-tuning and the variant sweep included): "a;b" would otherwise become one class.

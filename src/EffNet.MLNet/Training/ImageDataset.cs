@@ -58,6 +58,11 @@ public static class ImageDataset
                 skipped?.Add(new BadImage(labelDir, LinkedFolder));
                 continue;
             }
+            if (IsHidden(labelDir))
+            {
+                skipped?.Add(new BadImage(labelDir, HiddenFolder));
+                continue;
+            }
             var label = Path.GetFileName(labelDir);
             rows.AddRange(ImagesBelow(realRoot, labelDir, recursive: true, skipped)
                 .Order(StringComparer.Ordinal)
@@ -69,6 +74,11 @@ public static class ImageDataset
             throw new InvalidDataException($"'{root}' holds no images in label sub-folders (expected {root}/<label>/<image>.jpg|png|…).");
         return rows;
     }
+
+    // .ipynb_checkpoints, .git, .DS_Store's folders: a tool's, not a label (a notebook saving a copy of an image would add a class).
+    private const string HiddenFolder = "is a hidden folder (its name starts with '.'); not read as a label or searched for images";
+
+    private static bool IsHidden(string path) => Path.GetFileName(path).StartsWith('.');
 
     private const string LinkedFolder = "is a symbolic link to a folder; linked folders are not followed (a link such as loop -> .. would list images twice, under the wrong label)";
 
@@ -86,7 +96,8 @@ public static class ImageDataset
                 var kind = FileKind.OfEntry(entry);
                 if (kind == FileKind.Kind.Directory)
                 {
-                    if (recursive) pending.Push(entry);
+                    if (recursive && !IsHidden(entry)) pending.Push(entry);
+                    else if (recursive) skipped?.Add(new BadImage(entry, HiddenFolder));
                     continue;
                 }
                 if (kind == FileKind.Kind.SymbolicLink && FileKind.Of(entry) == FileKind.Kind.Directory)
