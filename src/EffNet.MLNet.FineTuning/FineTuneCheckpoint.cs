@@ -16,7 +16,7 @@ internal static class FineTuneCheckpoint
     // Loss, accuracy, images/s, seconds, remaining seconds, validation loss and accuracy (NaN without), improved (0/1).
     private const int Columns = 8;
 
-    public static void Save(string path, NetworkParameters p, Optimizer optimizer, IReadOnlyList<FineTuneEpoch> history)
+    public static void Save(string path, NetworkParameters p, Optimizer optimizer, IReadOnlyList<FineTuneEpoch> history, string settings)
     {
         var floats = new List<(string, int[], float[])>();
         floats.AddRange(p.Values.Select(kv => (Parameter + kv.Key, p.Shapes[kv.Key], kv.Value)));
@@ -26,12 +26,17 @@ internal static class FineTuneCheckpoint
             (float)h.Loss, (float)h.Accuracy, (float)h.ImagesPerSecond, (float)h.Seconds, (float)h.RemainingSeconds,
             (float)(h.ValidationLoss ?? double.NaN), (float)(h.ValidationAccuracy ?? double.NaN), h.Improved ? 1f : 0f,
         }).ToArray()));
+        // The settings a resumed run must share, as UTF-16 code units (exact in float32).
+        floats.Add(("settings", new[] { settings.Length }, settings.Select(c => (float)c).ToArray()));
         StateDictWriter.Write(path, floats, [("steps", optimizer.Steps), ("epochs", history.Count)]);
     }
 
-    /// <summary>Restore <paramref name="p"/> and <paramref name="optimizer"/>; the epochs already done.</summary>
+    /// <summary>
+    /// Restore <paramref name="p"/> and <paramref name="optimizer"/>; the epochs already done, and the settings the run was
+    /// made with (null from a checkpoint written before they were kept).
+    /// </summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint of this network and optimizer.</exception>
-    public static List<FineTuneEpoch> Load(string path, NetworkParameters p, Optimizer optimizer)
+    public static List<FineTuneEpoch> Load(string path, NetworkParameters p, Optimizer optimizer, out string? settings)
     {
         IReadOnlyDictionary<string, CheckpointTensor> tensors;
         try { tensors = SafetensorsReader.Read(path); }
@@ -54,6 +59,7 @@ internal static class FineTuneCheckpoint
         if (!tensors.TryGetValue("steps", out var steps) || !tensors.TryGetValue("history", out var h) || h.Shape.Length != 2 || h.Shape[1] is not (5 or Columns))
             throw new InvalidDataException($"'{path}' is not a fine-tuning checkpoint (no steps or history).");
         optimizer.Steps = (int)steps.Data[0];
+        settings = tensors.TryGetValue("settings", out var s) ? new string(s.Data.Select(c => (char)c).ToArray()) : null;
         var history = new List<FineTuneEpoch>();
         var columns = h.Shape[1];
         for (var e = 0; e < h.Shape[0]; e++)

@@ -48,7 +48,8 @@ public static class FineTuner
             : NetworkParameters.FromTorchvisionCheckpoint(architecture, torchvisionWeights, labels.Count, options.Seed);
         var optimizer = CreateOptimizer(options);
         var checkpoint = CheckpointPath(weightsOut);
-        var history = resume && File.Exists(checkpoint) ? FineTuneCheckpoint.Load(checkpoint, p, optimizer) : [];
+        string? resumedSettings = null;
+        var history = resume && File.Exists(checkpoint) ? FineTuneCheckpoint.Load(checkpoint, p, optimizer, out resumedSettings) : [];
         if (resume && !File.Exists(checkpoint))
             throw new FileNotFoundException($"--resume: there is no checkpoint '{checkpoint}' to continue from.", checkpoint);
 
@@ -73,6 +74,8 @@ public static class FineTuner
             DropoutRate = options.DropoutRate,
             ClassWeights = LossWeights(options, labels, training.Select(t => t.Item2)),
         };
+        var settings = ResumeSettings.Of(options, graphOptions, labels, randomStart: torchvisionWeights is null);
+        ResumeSettings.Check(checkpoint, resumedSettings, settings, history.Count, options.Epochs);
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         var graph = TrainingGraphBuilder.Build(p, options.Unfreeze, options.Resolution, graphOptions);
         using var session = new TrainingSession(graph, p, threads);
@@ -120,7 +123,7 @@ public static class FineTuner
                 if (improved) StateDictWriter.WriteTorchvision(weightsOut, p);
             }
             history.Add(record);
-            FineTuneCheckpoint.Save(checkpoint, p, optimizer, history);
+            FineTuneCheckpoint.Save(checkpoint, p, optimizer, history, settings);
             progress?.Report(record);
             if (options.TimeBudget is { } budget && started.Elapsed + TimeSpan.FromSeconds(seconds) > budget) break;
         }
