@@ -19,9 +19,9 @@ public sealed class Unfreeze
     public static Unfreeze Everything { get; } = new(0, true);
 
     /// <summary>The last <paramref name="stages"/> MBConv stages, the head convolution and the classifier.</summary>
-    public static Unfreeze Top(int stages) => stages >= 1
+    public static Unfreeze Top(int stages) => stages >= 1 && stages <= EfficientNetFamily.B0Stages.Count
         ? new Unfreeze(stages, false)
-        : throw new ArgumentOutOfRangeException(nameof(stages), stages, "top:K needs K of at least 1.");
+        : throw new ArgumentOutOfRangeException(nameof(stages), stages, $"top:K needs K from 1 to {EfficientNetFamily.B0Stages.Count}, the network's stages.");
 
     /// <summary>Stages trained from the top (0 for <see cref="Head"/>; meaningless with <see cref="All"/>).</summary>
     public int TopStages { get; }
@@ -35,7 +35,7 @@ public sealed class Unfreeze
         if (string.Equals(text, "head", StringComparison.OrdinalIgnoreCase)) return Head;
         if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase)) return Everything;
         if (text is not null && text.StartsWith("top:", StringComparison.OrdinalIgnoreCase)
-            && int.TryParse(text.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k is >= 1 and <= 64)
+            && int.TryParse(text.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k >= 1 && k <= EfficientNetFamily.B0Stages.Count)
             return Top(k);
         return null;
     }

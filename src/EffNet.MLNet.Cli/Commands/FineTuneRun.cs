@@ -19,7 +19,8 @@ internal static class FineTuneRun
     public static string? Problem(TrainCommand.Settings s)
     {
         if (s.IsAutomaticVariant) return "--fine-tune trains one variant; name it with --variant (b0, b1, …) instead of auto.";
-        if (FineTuning.Unfreeze.TryParse(s.Unfreeze) is null) return $"--unfreeze must be head, top:K (K ≥ 1) or all, not '{s.Unfreeze}'.";
+        if (FineTuning.Unfreeze.TryParse(s.Unfreeze) is null)
+            return $"--unfreeze must be head, top:K (K from 1 to {Architecture.EfficientNetFamily.B0Stages.Count}, the stages) or all, not '{s.Unfreeze}'.";
         if (s.Epochs is < 1 or > 10_000) return $"--epochs must lie in [1, 10000], not {s.Epochs}.";
         if (s.Resolution is < 32 or > 1024) return $"--resolution must lie in [32, 1024], not {s.Resolution}.";
         if (s.FineTuneBatch is < 1 or > 1024) return $"--fine-tune-batch must lie in [1, 1024], not {s.FineTuneBatch}.";
@@ -108,7 +109,8 @@ internal static class FineTuneRun
         };
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var inv = CultureInfo.InvariantCulture;
-        var memory = FineTuner.EstimateMemoryBytes(variant, options, randomStart: start is null);
+        // A batch larger than the images is never filled: the memory is that of the batches the run will make.
+        var memory = FineTuner.EstimateMemoryBytes(variant, options with { BatchSize = Math.Min(options.BatchSize, images.Count) }, randomStart: start is null);
         void Say(string line)
         {
             if (!quiet) AnsiConsole.MarkupLine(Markup.Escape(line));
@@ -123,7 +125,8 @@ internal static class FineTuneRun
         }
         catch (ArgumentException e) when (e is not ArgumentNullException)
         {
-            throw new InvalidDataException(e.Message);
+            // The library's message without its "(Parameter 'images')" tail, which names no flag.
+            throw new InvalidDataException(e.Message.Split(" (Parameter '", 2)[0]);
         }
         catch (OperationCanceledException) when (File.Exists(FineTuner.CheckpointPath(weights)))
         {

@@ -82,4 +82,28 @@ public class FineTuneCliGuardTests
         Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
         Assert.Contains(expected, r.Err, StringComparison.Ordinal);
     }
+
+    // Mutation: Unfreeze.TryParse back to K up to 64 -> fails (top:8 trains as top:7, recorded as given).
+    [Fact]
+    public void Unfreezing_more_stages_than_the_network_has_is_a_usage_error_stating_the_limit()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
+        var r = CliTests.Effnet(Run(data, dir.File("m.zip"), "--unfreeze", "top:8"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--unfreeze must be head, top:K (K from 1 to 7, the stages) or all, not 'top:8'.", r.Err, StringComparison.Ordinal);
+    }
+
+    // Mutation: FineTuneRun passes the library's message on whole -> fails ("(Parameter 'images')" names no flag).
+    [Fact]
+    public void One_label_is_refused_in_the_users_words()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 3);
+        foreach (var other in Directory.GetDirectories(data).Order(StringComparer.Ordinal).Skip(1)) Directory.Delete(other, recursive: true);
+        var r = CliTests.Effnet(Run(data, dir.File("m.zip")));
+        Assert.True(r.Code is 2 or 3, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("at least two labels", r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", r.Err, StringComparison.Ordinal);
+    }
 }
