@@ -106,4 +106,17 @@ public class FineTuneCliGuardTests
         Assert.Contains("at least two labels", r.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("(Parameter", r.Err, StringComparison.Ordinal);
     }
+
+    // Mutation: TrainCommand.Settings.Validate without the fine-tuning-options check -> fails (exit 0: a head on frozen
+    // 224 px features, the epochs, learning rate and resolution silently unused).
+    [Fact]
+    public void Fine_tuning_options_without_fine_tune_are_a_usage_error_naming_them()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
+        var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("m.zip"), "--random-init", "--epochs", "5", "--lr", "1e-3", "--resolution", "64");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--epochs, --resolution, --lr are fine-tuning options: add --fine-tune, or leave them out", r.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("m.zip")));
+    }
 }
