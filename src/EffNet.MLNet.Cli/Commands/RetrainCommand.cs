@@ -85,11 +85,17 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
         ModelFiles.RefuseOverwrite(output, s.Force || namedOld);
 
         var family = st.WeightsFamily ?? "auto";
+        // A fine-tuned model's weights are written beside it; moved together, they are found there (the backbone's
+        // identity, which hashes the weights, still tells another file of the same name apart).
+        var weightsPath = st.WeightsPath;
+        if (fineTuning is not null && weightsPath is not null && !File.Exists(weightsPath)
+            && Path.Combine(Path.GetDirectoryName(modelPath)!, Path.GetFileName(weightsPath)) is var beside && File.Exists(beside))
+            weightsPath = beside;
         // A fine-tuned backbone serves at the resolution it was trained at, which model.json records as the crop.
         int? resolution = Architecture.EfficientNetVariant.Parse(st.Variant).Resolution == oldBackbone.CropSize ? null : oldBackbone.CropSize;
         var backbone = new EfficientNetFeaturizerOptions
         {
-            Variant = st.Variant, WeightsPath = st.WeightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
+            Variant = st.Variant, WeightsPath = weightsPath, WeightsFamily = WeightsFamilyOption.Parse(family), RandomInit = st.RandomInit, Seed = st.RandomSeed,
             AcceptTruncatedImages = s.AcceptTruncated, Preprocessing = PreprocessOption.Parse(oldBackbone.Preprocessing), Resolution = resolution,
         };
         // The same precision and calibration images as before keep the backbone's identity (and the feature cache).
@@ -100,7 +106,7 @@ internal sealed class RetrainCommand : Command<RetrainCommand.Settings>
             throw new InvalidDataException($"The model was calibrated on '{missing}', which no longer exists; pass --calibration DIR to calibrate on other images (a new backbone).");
         var resolver = new BackboneSettings
         {
-            Variant = st.Variant, Weights = st.WeightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
+            Variant = st.Variant, Weights = weightsPath, WeightsFamily = family, RandomInit = st.RandomInit, InitSeed = st.RandomSeed,
             Precision = precision, Calibration = s.Calibration, Preprocess = oldBackbone.Preprocessing, ResolutionOverride = resolution,
             // The same int8 target as before, so the same blocks are kept in float (and the identity holds).
             Int8Target = precision != "int8" ? null

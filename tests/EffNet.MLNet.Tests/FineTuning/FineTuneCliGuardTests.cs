@@ -119,4 +119,20 @@ public class FineTuneCliGuardTests
         Assert.Contains("--epochs, --resolution, --lr are fine-tuning options: add --fine-tune, or leave them out", r.Err, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("m.zip")));
     }
+
+    // Mutation: RetrainCommand reads model.json's absolute weightsPath only -> fails (exit 4: the old folder's file is gone).
+    [Fact]
+    public void A_fine_tuned_model_moved_with_its_weights_retrains_in_its_new_folder()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 3);
+        Directory.CreateDirectory(dir.File("a"));
+        var trained = CliTests.Effnet(Run(data, dir.File("a/m.zip")));
+        Assert.True(trained.Code == 0, trained.Err);
+        Directory.Move(dir.File("a"), dir.File("b"));
+
+        var retrained = CliTests.Effnet("retrain", "--model", dir.File("b/m.zip"), "--data", data, "--out", dir.File("b/r.zip"), "--quiet");
+        Assert.True(retrained.Code == 0, retrained.Err);
+        Assert.True(File.Exists(dir.File("b/r.zip")));
+    }
 }
