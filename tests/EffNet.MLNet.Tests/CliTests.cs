@@ -120,6 +120,22 @@ public class CliTests
         Assert.Equal(1.0, Math.Sqrt(features.Sum(v => (double)v * v)), 4);
     }
 
+    // Mutation: ExportCommand without its --out-is-the-model check -> fails (the model.zip becomes an ONNX file).
+    [Fact]
+    public void Export_of_a_model_onto_itself_is_refused_even_with_force()
+    {
+        using var dir = new TempDir();
+        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 3);
+        var model = dir.File("m.zip");
+        var trained = Effnet("train", "--data", data, "--out", model, "--random-init", "--trainer", "sdca", "--quiet");
+        Assert.True(trained.Code == 0, trained.Err);
+        var before = File.ReadAllBytes(model);
+        var r = Effnet("export", "--model", model, "--out", model, "--force");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("is the model itself", r.Err, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(model));
+    }
+
     [Fact]
     public void Export_never_overwrites_without_force()
     {

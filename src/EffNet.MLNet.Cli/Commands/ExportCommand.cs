@@ -94,6 +94,8 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(s.Out!);
+        if (s.Model is not null && string.Equals(Path.GetFullPath(s.Model), output, StringComparison.Ordinal))
+            throw new ArgumentException($"--out '{s.Out}' is the model itself; the ONNX would replace it, --force or not. Choose another --out.");
         if (File.Exists(output) && !s.Force)
             throw new ArgumentException($"'{output}' already exists; pass --force to overwrite it.");
         if (s.Model is not null)

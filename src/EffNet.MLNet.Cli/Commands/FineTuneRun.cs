@@ -30,6 +30,9 @@ internal static class FineTuneRun
         if (!(s.DropPath >= 0 && s.DropPath < 1)) return $"--drop-path must lie in [0, 1), not {s.DropPath}.";
         if (!(s.Dropout >= 0 && s.Dropout < 1)) return $"--dropout must lie in [0, 1), not {s.Dropout}.";
         if (s.Patience is < 0 or > 10_000) return $"--patience must lie in [0, 10000], not {s.Patience}.";
+        // The training graph reads torchvision's tensor names; a timm checkpoint would be refused later, or read as another family's.
+        if (s.WeightsFamily is not ("auto" or "torchvision"))
+            return $"--fine-tune reads torchvision checkpoints (--weights-family torchvision or auto), not --weights-family {s.WeightsFamily}.";
         return FamilyProblem(s.Variant);
     }
 

@@ -71,6 +71,7 @@ public class FineTuneCliGuardTests
     [InlineData("--time-budget", "1e300", "--time-budget must be positive and at most 1e10 seconds, not 1E+300.")]
     [InlineData("--time-budget", "-5", "--time-budget must be positive and at most 1e10 seconds, not -5.")]
     [InlineData("--out", "FOLDER", "is a folder; name the model file to write in it")]
+    [InlineData("--weights-family", "timm", "--fine-tune reads torchvision checkpoints (--weights-family torchvision or auto), not --weights-family timm.")]
     public void A_mis_specified_option_is_a_usage_error_naming_it(string option, string value, string expected)
     {
         using var dir = new TempDir();
