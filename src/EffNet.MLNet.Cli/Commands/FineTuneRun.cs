@@ -146,10 +146,20 @@ internal static class FineTuneRun
             ResolutionOverride = options.Resolution,
         };
         var backboneOptions = backbone.ToOptions();
-        var code = TrainingRun.Execute(
-            new TrainingRun.Request(s.Data!, output, backboneOptions, s.Trainer, s.ValidationFraction, s.Seed, null, s.Quiet, s.Json,
-                FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),
-            (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
+        int code;
+        try
+        {
+            code = TrainingRun.Execute(
+                new TrainingRun.Request(s.Data!, output, backboneOptions, s.Trainer, s.ValidationFraction, s.Seed, null, s.Quiet, s.Json,
+                    FailOnBadImage: s.FailOnBadImage, ClassWeights: s.ClassWeights),
+                (quietly, dataImages) => backbone.ResolveBackbone(quietly, dataImages), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while the head trained: the fine-tuning itself is done and kept, not "nothing written".
+            Console.Error.WriteLine($"The fine-tuned weights are kept in {weights}; run the same command with --resume to train the head on them.");
+            throw;
+        }
         if (code != ExitCodes.Success) return code;
         RecordInReport(ModelFiles.ReportPath(output), options, FineTuner.TrainsBatchNorm(options, randomStart: start is null), s.Augment, start, weights, history, recordedClassWeights);
         File.Delete(FineTuner.CheckpointPath(weights));
