@@ -10,6 +10,8 @@ public class ForeignModelTests
     private static readonly Lazy<string> Exported = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "effnet-foreign-" + Environment.ProcessId);
+        // 42 MB a test process: removed when it ends, so runs do not fill the temp folder.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
         TorchvisionFixtures.RunScript("classifier", dir, "b0");
         return dir;
     });

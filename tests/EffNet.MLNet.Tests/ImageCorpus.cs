@@ -10,6 +10,7 @@ internal static class ImageCorpus
     private static readonly Lazy<string> Generated = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "effnet-image-corpus-" + Environment.ProcessId);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
         TorchvisionFixtures.RunScript("images", dir);
         return dir;
     }, LazyThreadSafetyMode.ExecutionAndPublication);
