@@ -72,6 +72,27 @@ public class DataFolderTests
         Assert.Contains(skipped, s => s.ImagePath.EndsWith(".thumbnails", StringComparison.Ordinal));
     }
 
+    // A single-label manifest names each image once with one label: an empty label would be a class '', and an image
+    // listed twice would count twice or under two labels. Each is refused naming the file and the line.
+    // Mutation: FromManifest without the empty-label check -> fails (a class '').
+    // Mutation: FromManifest without the listed-twice check -> fails (the image counted under both labels).
+    [Theory]
+    [InlineData("discs/{0},discs\n{1},", "line 2: '{1}' has no label.")]
+    [InlineData("discs/{0},discs\n./discs/{0},stripes", "line 2: './discs/{0}' is already listed on line 1; list each image once.")]
+    public void A_manifest_row_without_a_label_or_an_image_listed_twice_is_refused_by_line(string rows, string expected)
+    {
+        using var dir = new TempDir();
+        var data = Dataset(dir.File("data"));
+        var image = Path.GetFileName(Directory.GetFiles(Path.Combine(data, "discs")).Order().First());
+        var other = "stripes/" + Path.GetFileName(Directory.GetFiles(Path.Combine(data, "stripes")).Order().First());
+        var manifest = Path.Combine(data, "train.csv");
+        File.WriteAllText(manifest, string.Format(System.Globalization.CultureInfo.InvariantCulture, rows, image, other));
+        var error = Assert.Throws<InvalidDataException>(() => ImageDataset.Load(manifest));
+        Assert.Equal($"'{manifest}' " + string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, image, other), error.Message);
+        // Unlabelled (featurize, predict), the same rows are read: there a label is not needed.
+        Assert.NotEmpty(ImageDataset.Load(manifest, requireLabels: false));
+    }
+
     // Mutation: drop the IsInside check -> the link to a file outside the data folder is listed: fails.
     [Fact]
     public void A_link_to_a_file_is_kept_inside_the_folder_and_skipped_outside_it()

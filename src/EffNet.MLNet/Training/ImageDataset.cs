@@ -130,6 +130,7 @@ public static class ImageDataset
         var baseDir = Path.GetDirectoryName(full)!;
         var separator = full.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
         var rows = new List<LabeledImage>();
+        var listedAt = new Dictionary<string, int>(StringComparer.Ordinal);
         var lineNumber = 0;
         foreach (var raw in File.ReadLines(full))
         {
@@ -141,7 +142,14 @@ public static class ImageDataset
                 throw new InvalidDataException($"'{full}' line {lineNumber}: expected path{separator}label, got '{line}'.");
             var (p, label) = (parts[0].Trim().Trim('"'), parts.Length < 2 ? "" : parts[1].Trim().Trim('"'));
             if (lineNumber == 1 && p.Equals("path", StringComparison.OrdinalIgnoreCase)) continue;
-            rows.Add(new LabeledImage(Path.GetFullPath(Path.Combine(baseDir, p)), label));
+            // An empty label would become a class named ''; an image listed twice would train twice, or under two labels at once.
+            if (requireLabels && label.Length == 0)
+                throw new InvalidDataException($"'{full}' line {lineNumber}: '{p}' has no label.");
+            var imagePath = Path.GetFullPath(Path.Combine(baseDir, p));
+            if (requireLabels && listedAt.TryGetValue(imagePath, out var first))
+                throw new InvalidDataException($"'{full}' line {lineNumber}: '{p}' is already listed on line {first}; list each image once.");
+            listedAt[imagePath] = lineNumber;
+            rows.Add(new LabeledImage(imagePath, label));
         }
         if (rows.Count == 0) throw new InvalidDataException($"'{full}' lists no images.");
         return rows;
