@@ -109,8 +109,7 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
             if (PrecisionOption.TargetProblem(Int8Target, Int8MaxFloat, Precision == "int8") is { } target) return ValidationResult.Error(target);
             if (ClassWeightsOption.Problem(ClassWeights) is { } weights) return ValidationResult.Error(weights);
             if (Folds is < 2 or > 50) return ValidationResult.Error($"--folds must lie in [2, 50], not {Folds}.");
-            if (TimeBudget is { } budget && !(budget > 0 && budget <= 1e10))
-                return ValidationResult.Error(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--time-budget must be positive and at most 1e10 seconds, not {budget}."));
+            if (TimeBudgetOption.Problem(TimeBudget) is { } budget) return ValidationResult.Error(budget);
             if (MaxMsPerImage is <= 0) return ValidationResult.Error($"--max-ms-per-image must be positive, not {MaxMsPerImage}.");
             if (Resolution is < 32 or > 1024) return ValidationResult.Error($"--resolution must lie in [32, 1024], not {Resolution}.");
             if (BatchSize is < 1 or > 4096) return ValidationResult.Error($"--batch-size must lie in [1, 4096], not {BatchSize}.");

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using EffNet.MLNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -139,23 +138,25 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         /// <summary>--variant auto: a bounded sweep picks the variant.</summary>
         public bool IsAutomaticVariant => string.Equals(Variant.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
 
-        // The fine-tuning options given a value other than their default: without --fine-tune they would do nothing, silently.
+        // The fine-tuning options given a value other than their default (a fresh Settings holds the defaults): without
+        // --fine-tune they would do nothing, silently.
         private List<string> FineTuningOptionsGiven()
         {
+            var d = new Settings();
             var given = new List<string>();
-            if (Unfreeze != "top:2") given.Add("--unfreeze");
-            if (TrainBatchNorm) given.Add("--train-batchnorm");
-            if (Epochs != 10) given.Add("--epochs");
-            if (Resolution != 128) given.Add("--resolution");
-            if (Augment != "none") given.Add("--augment");
-            if (Flip) given.Add("--flip");
-            if (LearningRate != 1e-4) given.Add("--lr");
-            if (Optimizer != "adamw") given.Add("--optimizer");
-            if (FineTuneBatch != 16) given.Add("--fine-tune-batch");
-            if (DropPath != 0.2) given.Add("--drop-path");
-            if (Dropout != 0.2) given.Add("--dropout");
-            if (Patience != 0) given.Add("--patience");
-            if (Resume) given.Add("--resume");
+            if (Unfreeze != d.Unfreeze) given.Add("--unfreeze");
+            if (TrainBatchNorm != d.TrainBatchNorm) given.Add("--train-batchnorm");
+            if (Epochs != d.Epochs) given.Add("--epochs");
+            if (Resolution != d.Resolution) given.Add("--resolution");
+            if (Augment != d.Augment) given.Add("--augment");
+            if (Flip != d.Flip) given.Add("--flip");
+            if (LearningRate != d.LearningRate) given.Add("--lr");
+            if (Optimizer != d.Optimizer) given.Add("--optimizer");
+            if (FineTuneBatch != d.FineTuneBatch) given.Add("--fine-tune-batch");
+            if (DropPath != d.DropPath) given.Add("--drop-path");
+            if (Dropout != d.Dropout) given.Add("--dropout");
+            if (Patience != d.Patience) given.Add("--patience");
+            if (Resume != d.Resume) given.Add("--resume");
             return given;
         }
 
@@ -163,11 +164,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var b = base.Validate();
             if (!b.Successful) return b;
-            // A budget TimeSpan can hold (about 317 years), and a positive one: NaN, infinity and 1e300 are not durations.
             if (!FineTune && FineTuningOptionsGiven() is { Count: > 0 } given)
                 return ValidationResult.Error($"{string.Join(", ", given)} {(given.Count == 1 ? "is a fine-tuning option" : "are fine-tuning options")}: add --fine-tune, or leave {(given.Count == 1 ? "it" : "them")} out (without --fine-tune only the head trains).");
-            if (TimeBudget is { } budget && !(budget > 0 && budget <= 1e10))
-                return ValidationResult.Error(string.Create(CultureInfo.InvariantCulture, $"--time-budget must be positive and at most 1e10 seconds, not {budget}."));
+            if (TimeBudgetOption.Problem(TimeBudget) is { } budget) return ValidationResult.Error(budget);
             if (Features is not null)
             {
                 if (Data is not null) return ValidationResult.Error("Give one of --data and --features.");
