@@ -61,17 +61,6 @@ public class FineTuneCliTests
         Assert.Equal(2, r.Code);
         Assert.Contains("--unfreeze must be head, top:K", r.Err, StringComparison.Ordinal);
     }
-
-    [Fact]
-    public void Dropout_of_one_is_a_usage_error()
-    {
-        using var dir = new TempDir();
-        var data = SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2);
-        var r = CliTests.Effnet("train", "--data", data, "--out", dir.File("model.zip"), "--fine-tune", "--random-init", "--dropout", "1");
-        Assert.Equal(2, r.Code);
-        Assert.Contains("--dropout must lie in [0, 1), not 1.", r.Err, StringComparison.Ordinal);
-    }
-
     // What a user sees of a run left going: the memory it needs, a line per epoch, Ctrl+C keeping the last whole
     // epoch, and --resume finishing the same run.
     // Mutation: FineTuneRun's catch of OperationCanceledException no longer keeps the checkpoint message -> fails (stderr).

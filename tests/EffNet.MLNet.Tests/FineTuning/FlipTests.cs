@@ -1,11 +1,8 @@
-using EffNet.MLNet.Architecture;
 using EffNet.MLNet.FineTuning;
-using EffNet.MLNet.Training;
-using EffNet.MLNet.Weights;
 
 namespace EffNet.MLNet.Tests.FineTuning;
 
-/// <summary>Flips are off unless asked for; asked for, they reach the batches of every augmentation preset.</summary>
+/// <summary>Flips are off unless asked for; asked for, each unaugmented image is its square or exactly its mirror (the flip reaching the training loop: FineTuneAugmentationTests).</summary>
 public class FlipTests
 {
     // Without augmentation each image of an epoch is its serving square or exactly that square mirrored, drawn per
@@ -48,31 +45,5 @@ public class FlipTests
         plain.Fill(0, 0, before, labels);
         plain.Fill(0, 0, a, labels);
         Assert.Equal(before, a);
-    }
-
-    // Mutation: FineTuner drops options.HorizontalFlip for the unaugmented batches -> fails ("none").
-    // Mutation: AugmentedBatches ignores its horizontalFlip argument -> fails ("light").
-    [Theory]
-    [InlineData(Augmentation.None)]
-    [InlineData(Augmentation.Light)]
-    public void A_flip_reaches_the_training_loop_seeded(Augmentation augmentation)
-    {
-        using var dir = new TempDir();
-        var images = ImageDataset.Load(SampleData.CopyFirst(Path.Combine(dir.Path, "data"), perLabel: 2));
-        var variant = EfficientNetVariant.Parse("w=0.5,d=0.5,r=32");
-        var plain = new FineTuneOptions { Epochs = 1, Resolution = 32, BatchSize = 3, Threads = 1, Unfreeze = Unfreeze.Top(1), LearningRate = 1e-3, Augmentation = augmentation };
-        var flipped = plain with { HorizontalFlip = true };
-
-        var once = Weights(FineTuner.Run(images, variant, null, flipped, dir.File("a.safetensors")), dir.File("a.safetensors"));
-        var twice = Weights(FineTuner.Run(images, variant, null, flipped, dir.File("b.safetensors")), dir.File("b.safetensors"));
-        var none = Weights(FineTuner.Run(images, variant, null, plain, dir.File("c.safetensors")), dir.File("c.safetensors"));
-        Assert.True(once.SequenceEqual(twice), "the same seed gave different weights");
-        Assert.False(once.SequenceEqual(none), "flips trained exactly as no flips");
-    }
-
-    private static float[] Weights(IReadOnlyList<FineTuneEpoch> history, string path)
-    {
-        Assert.True(double.IsFinite(history[^1].Loss));
-        return SafetensorsReader.Read(path).OrderBy(t => t.Key, StringComparer.Ordinal).SelectMany(t => t.Value.Data).ToArray();
     }
 }
